@@ -1,0 +1,124 @@
+"""Run an Inkling model with ONNX Runtime: strokes or images in, ranked suggestions out. No torch here."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .contract import INPUT, OUTPUT_EMBEDDING, OUTPUT_LOGITS, ModelError, ModelMeta, to_input
+from .raster import rasterize
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    label: str
+    p: float
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class Classifier:
+    """An ONNX Inkling model, optionally with a replacement head on its embedding (a taught class set).
+
+    ``head`` = (W (D, K'), b (K',), classes (K' names)) replaces the model's own logits by
+    ``embedding @ W + b`` over ``classes``.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, threads: int = 1, head=None):
+        import onnxruntime as ort  # imported here so that `import model` stays cheap
+
+        self.path = Path(path)
+        source = str(self.path)
+        try:
+            data = self.path.read_bytes()
+        except OSError as exc:
+            raise ModelError(f"cannot read model {source}: {exc.strerror or exc}") from None
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(data, sess_options=opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types for every kind of bad file
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"{source} is not a valid ONNX model ({first[:200]})") from None
+        self.meta = ModelMeta.from_props(self.session.get_modelmeta().custom_metadata_map, source=source)
+        inputs = {i.name: i for i in self.session.get_inputs()}
+        outputs = {o.name for o in self.session.get_outputs()}
+        if INPUT not in inputs or not {OUTPUT_LOGITS, OUTPUT_EMBEDDING} <= outputs:
+            raise ModelError(
+                f"{source} does not have Inkling's inputs/outputs "
+                f"(want {INPUT} -> {OUTPUT_LOGITS}, {OUTPUT_EMBEDDING}; has {list(inputs)} -> {sorted(outputs)})"
+            )
+        self.base_classes: list[str] = list(self.meta.classes)
+        self.head = None
+        self.classes: list[str] = list(self.base_classes)
+        if head is not None:
+            self.set_head(*head)
+
+    def set_head(self, W: np.ndarray, b: np.ndarray, classes: list[str]) -> None:
+        W = np.asarray(W, dtype=np.float32)
+        b = np.asarray(b, dtype=np.float32)
+        if W.shape != (self.meta.embedding_dim, len(classes)) or b.shape != (len(classes),):
+            raise ModelError(
+                f"head shape {W.shape}/{b.shape} does not fit embedding {self.meta.embedding_dim} "
+                f"and {len(classes)} classes"
+            )
+        self.head = (W, b)
+        self.classes = list(classes)
+
+    def clear_head(self) -> None:
+        self.head = None
+        self.classes = list(self.base_classes)
+
+    # --- inference --------------------------------------------------------------------------------
+
+    def run(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """uint8 images (N, 28, 28) -> (logits (N, K), embedding (N, D)), with the head applied."""
+        logits, emb = self.session.run([OUTPUT_LOGITS, OUTPUT_EMBEDDING], {INPUT: to_input(images)})
+        if self.head is not None:
+            W, b = self.head
+            logits = emb @ W + b
+        return logits, emb
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        return softmax(self.run(images)[0])
+
+    def embed(self, images: np.ndarray) -> np.ndarray:
+        return self.session.run([OUTPUT_EMBEDDING], {INPUT: to_input(images)})[0]
+
+    def rank(self, probs: np.ndarray, top: int = 5) -> list[Suggestion]:
+        order = np.argsort(-probs)[:top]
+        return [Suggestion(self.classes[i], float(probs[i])) for i in order]
+
+    def classify_image(self, image: np.ndarray, top: int = 5) -> list[Suggestion]:
+        return self.rank(self.predict_proba(image)[0], top)
+
+    def classify_strokes(self, strokes, top: int = 5) -> list[Suggestion]:
+        return self.classify_image(rasterize(strokes), top)
+
+
+def load_model(path: str | os.PathLike, **kwargs) -> Classifier:
+    """Open an Inkling model: a plain ``.onnx`` file or a taught class set (see :mod:`model.classset`)."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelError(f"model file not found: {path}")
+    from . import classset
+
+    if classset.is_classset(path):
+        return classset.load_classset(path, **kwargs)
+    return Classifier(path, **kwargs)
+
+
+def default_model_path() -> Path:
+    """The model bundled with Inkling (also inside a PyInstaller bundle)."""
+    from .resources import resource_path
+
+    return resource_path("models", "default.onnx")

@@ -1,0 +1,303 @@
+"""Drawings as strokes, and Google's Quick, Draw! ndjson formats.
+
+A drawing is a list of strokes; a stroke is a float array of shape (n, 2) (x, y) or (n, 3) (x, y, t in ms).
+Google ships two ndjson formats, one JSON object per line whose ``drawing`` field holds the strokes:
+
+* raw:        ``[[x...], [y...], [t...]]`` floats in screen pixels, t in milliseconds
+* simplified: ``[[x...], [y...]]`` integers 0..255, aligned to the top-left and RDP-simplified
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+Stroke = np.ndarray
+Strokes = list[np.ndarray]
+
+SIMPLIFIED_SIDE = 255  # Google scales the larger side of a drawing to span 0..255
+RDP_EPSILON = 2.0
+
+
+class StrokeFormatError(ValueError):
+    """A drawing that cannot be read; names the file and line it came from."""
+
+    def __init__(self, message: str, source: str | os.PathLike | None = None, line: int | None = None):
+        self.reason = message
+        self.source = None if source is None else str(source)
+        self.line = line
+        where = ""
+        if self.source is not None:
+            where = f"{self.source}:{line}: " if line is not None else f"{self.source}: "
+        elif line is not None:
+            where = f"line {line}: "
+        super().__init__(where + message)
+
+
+@dataclass
+class DrawingRecord:
+    """One ndjson line: the strokes plus Google's other fields (word, key_id, countrycode, ...)."""
+
+    strokes: Strokes
+    word: str | None = None
+    key_id: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def has_time(self) -> bool:
+        return any(s.shape[1] == 3 for s in self.strokes)
+
+
+def as_strokes(strokes: Iterable) -> Strokes:
+    """Validate and convert any sequence of (n, 2|3) array-likes to float64 arrays.
+
+    Raises ValueError for ragged, empty-dimensioned or non-finite input.
+    """
+    out: Strokes = []
+    for i, stroke in enumerate(strokes):
+        arr = np.asarray(stroke, dtype=np.float64)
+        if arr.ndim == 1 and arr.size == 0:
+            continue  # an empty stroke draws nothing
+        if arr.ndim != 2 or arr.shape[1] not in (2, 3):
+            raise ValueError(f"stroke {i} must have shape (n, 2) or (n, 3), got {arr.shape}")
+        if arr.shape[0] == 0:
+            continue
+        if not np.isfinite(arr).all():
+            raise ValueError(f"stroke {i} has non-finite coordinates")
+        out.append(arr)
+    return out
+
+
+def strokes_from_google(drawing, *, source=None, line=None) -> Strokes:
+    """Convert Google's ``[[x...], [y...], ([t...])]`` per-stroke lists to (n, 2|3) arrays."""
+    if not isinstance(drawing, list):
+        raise StrokeFormatError("'drawing' must be a list of strokes", source, line)
+    strokes: Strokes = []
+    for i, stroke in enumerate(drawing):
+        if not isinstance(stroke, list) or len(stroke) not in (2, 3):
+            raise StrokeFormatError(f"stroke {i} must be [[x...], [y...]] or [[x...], [y...], [t...]]", source, line)
+        lengths = {len(c) if isinstance(c, list) else -1 for c in stroke}
+        if -1 in lengths:
+            raise StrokeFormatError(f"stroke {i} has a coordinate list that is not a list", source, line)
+        if len(lengths) != 1:
+            raise StrokeFormatError(f"stroke {i} has ragged x/y/t lengths {[len(c) for c in stroke]}", source, line)
+        try:
+            arr = np.asarray(stroke, dtype=np.float64).T
+        except (TypeError, ValueError) as exc:
+            raise StrokeFormatError(f"stroke {i} has non-numeric coordinates ({exc})", source, line) from None
+        if arr.shape[0] == 0:
+            continue
+        if not np.isfinite(arr).all():
+            raise StrokeFormatError(f"stroke {i} has non-finite coordinates", source, line)
+        strokes.append(arr)
+    return strokes
+
+
+def strokes_to_google(strokes: Sequence[Stroke], *, integer: bool = False) -> list:
+    """The inverse of :func:`strokes_from_google`."""
+    out = []
+    for s in strokes:
+        s = np.asarray(s)
+        cols = [s[:, k] for k in range(s.shape[1])]
+        if integer:
+            out.append([[int(round(v)) for v in c] for c in cols[:2]])
+        else:
+            out.append([[float(round(v, 3)) for v in c] for c in cols])
+    return out
+
+
+def parse_ndjson_line(text: str, *, source=None, line=None) -> DrawingRecord:
+    """Parse one line of Google's ndjson. Raises StrokeFormatError naming ``source`` and ``line``."""
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StrokeFormatError(f"bad JSON ({exc.msg} at column {exc.colno})", source, line) from None
+    if not isinstance(obj, dict):
+        raise StrokeFormatError("line is not a JSON object", source, line)
+    if "drawing" not in obj:
+        raise StrokeFormatError("missing 'drawing' field", source, line)
+    strokes = strokes_from_google(obj.pop("drawing"), source=source, line=line)
+    word = obj.pop("word", None)
+    key_id = obj.pop("key_id", None)
+    return DrawingRecord(strokes=strokes, word=word, key_id=None if key_id is None else str(key_id), extra=obj)
+
+
+@dataclass
+class NdjsonReadResult:
+    records: list[DrawingRecord]
+    skipped: int = 0
+    errors: list[StrokeFormatError] = field(default_factory=list)
+
+    def summary(self, path) -> str:
+        msg = f"{path}: read {len(self.records)} drawings"
+        if self.skipped:
+            msg += f", skipped {self.skipped} bad line(s) (first: {self.errors[0]})"
+        return msg
+
+
+def iter_ndjson(path: str | os.PathLike, *, skip_bad: bool = False, errors: list | None = None) -> Iterator[DrawingRecord]:
+    """Yield the drawings of an ndjson file in order.
+
+    A malformed line raises StrokeFormatError naming the file and line, unless ``skip_bad``: then it is
+    skipped and appended to ``errors`` (when given), so the caller can say how many were skipped.
+    Blank lines are ignored.
+    """
+    with open(path, encoding="utf-8") as fh:
+        for lineno, text in enumerate(fh, start=1):
+            if not text.strip():
+                continue
+            try:
+                yield parse_ndjson_line(text, source=path, line=lineno)
+            except StrokeFormatError as exc:
+                if not skip_bad:
+                    raise
+                if errors is not None:
+                    errors.append(exc)
+
+
+def read_ndjson(path: str | os.PathLike, *, skip_bad: bool = False, limit: int | None = None) -> NdjsonReadResult:
+    errors: list[StrokeFormatError] = []
+    records = []
+    for rec in iter_ndjson(path, skip_bad=skip_bad, errors=errors):
+        records.append(rec)
+        if limit is not None and len(records) >= limit:
+            break
+    return NdjsonReadResult(records, skipped=len(errors), errors=errors)
+
+
+def record_to_json(rec: DrawingRecord, *, simplified: bool = False) -> str:
+    obj = dict(rec.extra)
+    if rec.word is not None:
+        obj["word"] = rec.word
+    if rec.key_id is not None:
+        obj["key_id"] = rec.key_id
+    strokes = simplify(rec.strokes) if simplified else rec.strokes
+    obj["drawing"] = strokes_to_google(strokes, integer=simplified)
+    return json.dumps(obj, separators=(",", ":"))
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write a file so that a crash or a full disk never leaves it half-written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with _suppress():
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with _suppress():
+            os.unlink(tmp)
+        raise
+
+
+class _suppress:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return True
+
+
+def write_ndjson(path: str | os.PathLike, records: Iterable[DrawingRecord], *, simplified: bool = False) -> None:
+    """Write drawings as ndjson (raw floats, or Google-simplified integers), atomically."""
+    lines = [record_to_json(r, simplified=simplified) for r in records]
+    atomic_write_text(path, "".join(line + "\n" for line in lines))
+
+
+# --- Google's simplification -------------------------------------------------------------------------
+
+
+def normalize(strokes: Sequence[Stroke]) -> Strokes:
+    """Align to the top-left and scale uniformly so the larger side spans 0..255 (x, y only)."""
+    xy = [np.asarray(s, dtype=np.float64)[:, :2] for s in strokes]
+    if not xy:
+        return []
+    allpts = np.concatenate(xy)
+    lo = allpts.min(axis=0)
+    span = float((allpts.max(axis=0) - lo).max())
+    scale = SIMPLIFIED_SIDE / span if span > 0 else 1.0
+    return [(s - lo) * scale for s in xy]
+
+
+def resample(stroke: np.ndarray, spacing: float = 1.0) -> np.ndarray:
+    """Resample a polyline at (at most) ``spacing`` units along its length, keeping its vertices."""
+    if len(stroke) < 2:
+        return stroke
+    seg = np.diff(stroke, axis=0)
+    seglen = np.hypot(seg[:, 0], seg[:, 1])
+    pieces = np.maximum(np.ceil(seglen / spacing).astype(np.int64), 1)
+    # For segment i, fractions 0, 1/k, ..., (k-1)/k; then the final vertex.
+    seg_idx = np.repeat(np.arange(len(seg)), pieces)
+    starts = np.cumsum(pieces) - pieces
+    frac = (np.arange(pieces.sum()) - np.repeat(starts, pieces)) / np.repeat(pieces, pieces)
+    pts = stroke[seg_idx] + seg[seg_idx] * frac[:, None]
+    return np.vstack([pts, stroke[-1:]])
+
+
+def rdp(points: np.ndarray, epsilon: float = RDP_EPSILON) -> np.ndarray:
+    """Ramer–Douglas–Peucker: keep the vertices farther than ``epsilon`` from the simplified line."""
+    n = len(points)
+    if n < 3:
+        return points
+    keep = np.zeros(n, dtype=bool)
+    keep[0] = keep[-1] = True
+    stack = [(0, n - 1)]
+    while stack:
+        a, b = stack.pop()
+        if b - a < 2:
+            continue
+        p, q = points[a], points[b]
+        inner = points[a + 1 : b]
+        d = q - p
+        norm = math.hypot(d[0], d[1])
+        if norm == 0.0:
+            dist = np.hypot(inner[:, 0] - p[0], inner[:, 1] - p[1])
+        else:
+            dist = np.abs(d[0] * (inner[:, 1] - p[1]) - d[1] * (inner[:, 0] - p[0])) / norm
+        i = int(np.argmax(dist))
+        if dist[i] > epsilon:
+            m = a + 1 + i
+            keep[m] = True
+            stack.append((a, m))
+            stack.append((m, b))
+    return points[keep]
+
+
+def simplify(strokes: Sequence[Stroke], *, epsilon: float = RDP_EPSILON, integer: bool = True) -> Strokes:
+    """Google's simplification: align top-left, scale to 0..255, resample at 1 unit, RDP(epsilon).
+
+    Returns (n, 2) arrays; rounded to integers like Google's simplified files unless ``integer=False``.
+    """
+    out = []
+    for s in normalize(as_strokes(strokes)):
+        s = rdp(resample(s), epsilon)
+        if integer:
+            s = np.round(s)
+        out.append(s)
+    return out
