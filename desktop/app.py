@@ -1,0 +1,71 @@
+"""Start the desktop app: one QApplication, the model loaded once and warmed up, the main window."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def choose_classifier(args, settings):
+    """The model named on the command line, else the last one opened, else the bundled one."""
+    from model.classifier import default_model_path, load_model
+    from model.contract import ModelError
+
+    if args.model:
+        try:
+            return load_model(args.model)
+        except ModelError as exc:
+            raise SystemExit(f"inkling: {exc}") from None
+    last = settings.last_model
+    if last and Path(last).exists():
+        try:
+            return load_model(last)
+        except ModelError as exc:
+            print(f"inkling: {exc}; using the bundled model", file=sys.stderr)
+    try:
+        return load_model(default_model_path())
+    except ModelError as exc:
+        raise SystemExit(f"inkling: the bundled model is unusable: {exc}") from None
+
+
+def run(args) -> int:
+    started = time.perf_counter()
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from .settings import APPLICATION, ORGANIZATION, AppSettings
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    settings = AppSettings(args.settings)
+    classifier = choose_classifier(args, settings)
+
+    from .main_window import MainWindow
+    from .references import ReferenceLibrary
+
+    window = MainWindow(
+        classifier,
+        settings=settings,
+        references=ReferenceLibrary.load(),
+        log_predictions=args.log_predictions,
+    )
+    window.engine.warm_up()
+    window.show()
+    window.refresh_suggestions()
+
+    if args.exit_after_first_suggestion:
+
+        def ready():
+            line = {
+                "ready_ms": round((time.perf_counter() - started) * 1000, 1),
+                "shown": window.isVisible(),
+                "suggestion_seq": window.engine.last.seq if window.engine.last else None,
+            }
+            print(json.dumps(line), flush=True)
+            app.quit()
+
+        QTimer.singleShot(0, ready)  # runs once the event loop has shown and painted the window
+    return app.exec()

@@ -1,0 +1,45 @@
+"""How strokes look: the pens, and smooth antialiased paths; shared by the canvas and the exporters."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+
+from .drawing import CLEAN, DOODLE, Stroke
+
+BACKGROUND = QColor("#ffffff")
+# Widths in canvas units, so a drawing shrunk to fit the window keeps its proportions.
+PENS = {
+    DOODLE: (QColor("#1d1d1f"), 4.0),
+    CLEAN: (QColor("#0b57d0"), 5.0),  # the clean pen of a replaced drawing
+}
+MAX_PEN_WIDTH = max(width for _, width in PENS.values())
+
+
+def pen_for(style: str) -> QPen:
+    color, width = PENS.get(style, PENS[DOODLE])
+    return QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
+
+
+def stroke_path(xy: np.ndarray) -> QPainterPath:
+    """A smooth path through the points: quadratic curves between the midpoints of successive segments."""
+    path = QPainterPath(QPointF(*xy[0]))
+    n = len(xy)
+    if n == 1:
+        path.lineTo(QPointF(*xy[0]))  # a zero-length line: the round cap draws a dot
+        return path
+    for i in range(1, n - 1):
+        mid = (xy[i] + xy[i + 1]) / 2
+        path.quadTo(QPointF(*xy[i]), QPointF(*mid))
+    path.lineTo(QPointF(*xy[-1]))
+    return path
+
+
+def paint_strokes(painter: QPainter, strokes: list[Stroke], paths=None) -> None:
+    """Draw strokes with their pens on a painter already set up with the right transform."""
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    for stroke in strokes:
+        painter.setPen(pen_for(stroke.style))
+        painter.drawPath(paths(stroke) if paths else stroke_path(stroke.xy))

@@ -1,0 +1,43 @@
+"""The clean reference drawings the AutoDraw-style replace puts in place of a doodle (one per class).
+
+resources/reference/references.ndjson holds one real Quick, Draw! drawing per class, chosen by
+training/references.py; see resources/reference/ATTRIBUTION.md for their licence.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from model.resources import resource_path
+from model.strokes import read_ndjson
+
+
+def default_references_path() -> Path:
+    return resource_path("reference", "references.ndjson")
+
+
+class ReferenceLibrary:
+    def __init__(self, drawings: dict[str, list[np.ndarray]] | None = None):
+        self.drawings = dict(drawings or {})
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None) -> ReferenceLibrary:
+        """Read the references; a missing or damaged file gives an empty library (and a warning)."""
+        path = Path(path) if path is not None else default_references_path()
+        if not path.exists():
+            print(f"inkling: no reference drawings at {path}; replace is unavailable", file=sys.stderr)
+            return cls()
+        result = read_ndjson(path, skip_bad=True)
+        if result.skipped:
+            print(f"inkling: {result.summary(path)}", file=sys.stderr)
+        return cls({r.word: r.strokes for r in result.records if r.word and r.strokes})
+
+    def __contains__(self, label: str) -> bool:
+        return label in self.drawings
+
+    def get(self, label: str) -> list[np.ndarray] | None:
+        return self.drawings.get(label)
