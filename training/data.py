@@ -1,0 +1,269 @@
+"""Training data: official bitmap files and stroke files, class sets, deterministic splits, batches.
+
+Every source yields 28×28 uint8 images (0 background, 255 ink). Bitmap files (``<category>.npy``, uint8
+(N, 784)) are memory-mapped, so the full 40 GB dataset streams without being loaded; stroke files
+(``<category>.ndjson``, raw or simplified) are rendered with :func:`model.raster.rasterize`, the very
+renderer the app uses on live input.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from model.raster import rasterize_batch
+from model.strokes import read_ndjson
+
+IMAGE_BYTES = 28 * 28
+
+
+class DataError(ValueError):
+    """Data that cannot be trained on; the message names the file and what is wrong."""
+
+
+@dataclass(frozen=True)
+class ClassSource:
+    name: str
+    kind: str  # "bitmap" or "strokes"
+    path: Path
+
+
+def _candidates(root: Path) -> list[tuple[str, Path]]:
+    # Google's layout as downloaded (flat) and the project's shared layout (bitmaps/, strokes/<format>/).
+    return [
+        ("bitmap", root),
+        ("bitmap", root / "bitmaps"),
+        ("strokes", root),
+        ("strokes", root / "strokes" / "simplified"),
+        ("strokes", root / "strokes" / "raw"),
+    ]
+
+
+def discover(data_dirs: Sequence[str | os.PathLike]) -> dict[str, list[ClassSource]]:
+    """Every category found under the data folders, with all its sources (bitmaps first)."""
+    found: dict[str, list[ClassSource]] = {}
+    for d in data_dirs:
+        root = Path(d)
+        if not root.is_dir():
+            raise DataError(f"data folder not found: {root}")
+        for kind, folder in _candidates(root):
+            if not folder.is_dir():
+                continue
+            suffix = ".npy" if kind == "bitmap" else ".ndjson"
+            for f in sorted(folder.glob(f"*{suffix}")):
+                found.setdefault(f.stem, []).append(ClassSource(f.stem, kind, f))
+    for sources in found.values():
+        sources.sort(key=lambda s: s.kind != "bitmap")
+    return found
+
+
+def count_drawings(source: ClassSource) -> int:
+    if source.kind == "bitmap":
+        return int(open_bitmaps(source.path).shape[0])
+    with open(source.path, "rb") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
+def choose_sources(
+    data_dirs: Sequence[str | os.PathLike], classes: Sequence[str] | None = None, min_count: int = 0
+) -> list[ClassSource]:
+    """One source per class: bitmaps where there are bitmaps, else the largest stroke file.
+
+    ``classes`` fixes the set and its order (an unknown name is an error); without it every category with
+    at least ``min_count`` drawings is taken, sorted by name, so the class order is stable.
+    """
+    found = discover(data_dirs)
+    if classes is None:
+        names = sorted(found)
+    else:
+        missing = [c for c in classes if c not in found]
+        if missing:
+            import difflib
+
+            hints = []
+            for m in missing:
+                close = difflib.get_close_matches(m, list(found), n=3)
+                hints.append(f"{m!r}" + (f" (did you mean {', '.join(map(repr, close))}?)" if close else ""))
+            raise DataError(f"no data for class(es) {', '.join(hints)} in {', '.join(map(str, data_dirs))}")
+        names = list(classes)
+    chosen = []
+    for name in names:
+        sources = found[name]
+        bitmaps = [s for s in sources if s.kind == "bitmap"]
+        if bitmaps:
+            src, n = bitmaps[0], count_drawings(bitmaps[0])
+        else:
+            counted = [(count_drawings(s), s) for s in sources]
+            n, src = max(counted, key=lambda t: t[0])
+        if classes is None and n < min_count:
+            continue
+        chosen.append(src)
+    if not chosen:
+        raise DataError(
+            f"no categories with at least {min_count} drawings in {', '.join(map(str, data_dirs))}"
+        )
+    return chosen
+
+
+def open_bitmaps(path: Path) -> np.ndarray:
+    """Memory-map an official bitmap file, checking that it is uint8 (N, 784) and complete."""
+    try:
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataError(f"{path}: not a readable .npy file ({exc})") from None
+    if arr.dtype != np.uint8 or arr.ndim != 2 or arr.shape[1] != IMAGE_BYTES:
+        raise DataError(f"{path}: expected uint8 (N, 784) bitmaps, found {arr.dtype} {arr.shape}")
+    if arr.shape[0] == 0:
+        raise DataError(f"{path}: the file holds no drawings")
+    return arr
+
+
+def render_strokes(path: Path, *, workers: int | None = None, log=print) -> np.ndarray:
+    """Read a stroke file (skipping bad lines, with a warning) and render it: uint8 (N, 784)."""
+    result = read_ndjson(path, skip_bad=True)
+    if result.skipped:
+        log(f"warning: {result.summary(path)}")
+    if not result.records:
+        raise DataError(f"{path}: the file holds no readable drawings")
+    images = rasterize_batch([r.strokes for r in result.records], workers=workers)
+    return images.reshape(len(images), IMAGE_BYTES)
+
+
+@dataclass
+class Dataset:
+    """The chosen classes and their image arrays (memory-mapped bitmaps or rendered strokes)."""
+
+    classes: list[str]
+    sources: list[ClassSource]
+    arrays: list[np.ndarray] = field(repr=False)
+
+    @classmethod
+    def load(
+        cls,
+        data_dirs: Sequence[str | os.PathLike],
+        classes: Sequence[str] | None = None,
+        min_count: int = 0,
+        *,
+        workers: int | None = None,
+        log=print,
+    ) -> Dataset:
+        sources = choose_sources(data_dirs, classes, min_count)
+        arrays = [
+            open_bitmaps(s.path) if s.kind == "bitmap" else render_strokes(s.path, workers=workers, log=log)
+            for s in sources
+        ]
+        return cls([s.name for s in sources], sources, arrays)
+
+    def counts(self) -> list[int]:
+        return [len(a) for a in self.arrays]
+
+    def split(
+        self, seed: int = 0, val_frac: float = 0.1, test_frac: float = 0.1, max_per_class: int | None = None
+    ):
+        return make_splits(self.classes, self.counts(), seed, val_frac, test_frac, max_per_class)
+
+    def gather(self, index: SplitIndex) -> np.ndarray:
+        """The images of a split, uint8 (N, 28, 28), in the split's order."""
+        out = np.empty((len(index), IMAGE_BYTES), dtype=np.uint8)
+        for c in np.unique(index.label):
+            where = np.nonzero(index.label == c)[0]
+            rows = index.row[where]
+            order = np.argsort(rows)  # sorted reads are much faster on a memory map
+            out[where[order]] = self.arrays[c][rows[order]]
+        return out.reshape(-1, 28, 28)
+
+
+@dataclass
+class SplitIndex:
+    label: np.ndarray  # class index per drawing
+    row: np.ndarray  # row within that class's array
+
+    def __len__(self) -> int:
+        return len(self.label)
+
+
+def _class_rng(seed: int, name: str) -> np.random.Generator:
+    # Seeded by the class name too, so adding a class never reshuffles the others' splits.
+    return np.random.default_rng([seed, zlib.crc32(name.encode("utf-8"))])
+
+
+def make_splits(
+    classes: Sequence[str],
+    counts: Sequence[int],
+    seed: int = 0,
+    val_frac: float = 0.1,
+    test_frac: float = 0.1,
+    max_per_class: int | None = None,
+) -> dict[str, SplitIndex]:
+    """Deterministic per-class train/val/test splits; every drawing lands in exactly one split."""
+    parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"train": [], "val": [], "test": []}
+    for c, (name, n) in enumerate(zip(classes, counts)):
+        perm = _class_rng(seed, name).permutation(n)
+        if max_per_class is not None:
+            perm = perm[:max_per_class]
+        m = len(perm)
+        n_test = int(round(m * test_frac))
+        n_val = int(round(m * val_frac))
+        pieces = {
+            "test": perm[:n_test],
+            "val": perm[n_test : n_test + n_val],
+            "train": perm[n_test + n_val :],
+        }
+        for k, rows in pieces.items():
+            parts[k].append((np.full(len(rows), c, dtype=np.int64), rows.astype(np.int64)))
+    out = {}
+    for k, items in parts.items():
+        label = np.concatenate([i[0] for i in items]) if items else np.zeros(0, np.int64)
+        row = np.concatenate([i[1] for i in items]) if items else np.zeros(0, np.int64)
+        out[k] = SplitIndex(label, row)
+    return out
+
+
+def iterate_batches(
+    dataset: Dataset,
+    index: SplitIndex,
+    batch_size: int,
+    *,
+    shuffle: bool,
+    seed: int = 0,
+    rank: int = 0,
+    world: int = 1,
+    prefetch: int = 4,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Stream (images uint8 (B, 28, 28), labels) from the sources, read ahead on a background thread.
+
+    Used when a dataset is too large to hold in memory; each rank of a distributed run reads its own shard.
+    """
+    order = np.random.default_rng(seed).permutation(len(index)) if shuffle else np.arange(len(index))
+    order = order[rank::world]
+    q: queue.Queue = queue.Queue(maxsize=prefetch)
+    stop = threading.Event()
+
+    def work():
+        try:
+            for start in range(0, len(order), batch_size):
+                if stop.is_set():
+                    return
+                sel = order[start : start + batch_size]
+                sub = SplitIndex(index.label[sel], index.row[sel])
+                q.put((dataset.gather(sub), sub.label))
+        except BaseException as exc:  # surface reader errors in the training thread
+            q.put(exc)
+        q.put(None)
+
+    t = threading.Thread(target=work, daemon=True)
+    t.start()
+    try:
+        while (item := q.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()

@@ -1,0 +1,57 @@
+"""Classification metrics from logits: top-k accuracy, per-class accuracy, confusion and confused pairs."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def classification_report(logits: np.ndarray, labels: np.ndarray, classes: list[str], top_pairs: int = 15) -> dict:
+    logits = np.asarray(logits)
+    labels = np.asarray(labels)
+    k = len(classes)
+    n = len(labels)
+    report: dict = {"n": int(n)}
+    if n == 0:
+        return report | {"top1": 0.0, "top3": 0.0, "top5": 0.0, "per_class": {}, "confusion": [], "confused_pairs": []}
+    order = np.argsort(-logits, axis=1)
+    for t in (1, 3, 5):
+        report[f"top{t}"] = float((order[:, : min(t, k)] == labels[:, None]).any(axis=1).mean())
+    pred = order[:, 0]
+    confusion = np.zeros((k, k), dtype=np.int64)
+    np.add.at(confusion, (labels, pred), 1)
+    support = confusion.sum(axis=1)
+    report["per_class"] = {
+        classes[c]: {"n": int(support[c]), "top1": float(confusion[c, c] / support[c]) if support[c] else None}
+        for c in range(k)
+    }
+    report["confusion"] = confusion.tolist()
+    off = confusion.copy()
+    np.fill_diagonal(off, 0)
+    pairs = []
+    for flat in np.argsort(-off, axis=None)[:top_pairs]:
+        true, guess = divmod(int(flat), k)
+        if off[true, guess] == 0:
+            break
+        pairs.append({"true": classes[true], "predicted": classes[guess], "count": int(off[true, guess]),
+                      "share": float(off[true, guess] / support[true])})
+    report["confused_pairs"] = pairs
+    return report
+
+
+def format_report(report: dict) -> str:
+    """A readable table: overall accuracy, per-class accuracy (worst first), most confused pairs."""
+    lines = [
+        f"drawings: {report['n']}",
+        f"top-1: {report['top1']:.2%}   top-3: {report['top3']:.2%}   top-5: {report['top5']:.2%}",
+        "",
+        f"{'class':<24} {'n':>6} {'top-1':>8}",
+    ]
+    per = sorted(report["per_class"].items(), key=lambda kv: (kv[1]["top1"] is None, kv[1]["top1"] or 0))
+    for name, v in per:
+        acc = "-" if v["top1"] is None else f"{v['top1']:.1%}"
+        lines.append(f"{name:<24} {v['n']:>6} {acc:>8}")
+    if report["confused_pairs"]:
+        lines += ["", "most confused (true -> predicted):"]
+        for p in report["confused_pairs"]:
+            lines.append(f"  {p['true']} -> {p['predicted']}: {p['count']} ({p['share']:.1%} of {p['true']})")
+    return "\n".join(lines)

@@ -1,0 +1,70 @@
+"""The sketch CNN: conv → ReLU → pool blocks, then a fixed-size embedding and a linear classifier."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass
+class NetConfig:
+    num_classes: int
+    widths: tuple[int, ...] = (32, 64, 128)
+    convs_per_block: tuple[int, ...] = (2, 2, 2)
+    embedding_dim: int = 256
+    dropout: float = 0.3
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["widths"] = list(self.widths)
+        d["convs_per_block"] = list(self.convs_per_block)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> NetConfig:
+        d = dict(d)
+        d["widths"] = tuple(d["widths"])
+        d["convs_per_block"] = tuple(d["convs_per_block"])
+        return cls(**d)
+
+
+def _conv(cin: int, cout: int) -> list[nn.Module]:
+    # Batch norm makes the bias redundant.
+    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+
+class SketchNet(nn.Module):
+    """28×28 sketch -> (logits, embedding). Each block halves the resolution: 28 -> 14 -> 7 -> 3."""
+
+    def __init__(self, cfg: NetConfig):
+        super().__init__()
+        self.cfg = cfg
+        layers: list[nn.Module] = []
+        cin = 1
+        for width, n in zip(cfg.widths, cfg.convs_per_block):
+            for _ in range(n):
+                layers += _conv(cin, width)
+                cin = width
+            layers.append(nn.MaxPool2d(2))
+        self.features = nn.Sequential(*layers)
+        side = 28
+        for _ in cfg.widths:
+            side //= 2
+        self.embed = nn.Sequential(
+            nn.Flatten(),
+            nn.Dropout(cfg.dropout / 2),
+            nn.Linear(cin * side * side, cfg.embedding_dim),
+            nn.ReLU(inplace=True),
+        )
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.classifier = nn.Linear(cfg.embedding_dim, cfg.num_classes)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        emb = self.embed(self.features(x))
+        return self.classifier(self.dropout(emb)), emb
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
