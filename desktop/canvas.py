@@ -92,11 +92,10 @@ class Canvas(QWidget):
         strokes = self.document.strokes
         if strokes:
             pts = np.concatenate([s.xy for s in strokes])
-            reach = np.abs(pts - [PAGE_CENTRE.x(), PAGE_CENTRE.y()]).max(axis=0) + MAX_PEN_WIDTH
-            room = np.array([self.width() / 2 - FIT_MARGIN, self.height() / 2 - FIT_MARGIN])
-            with np.errstate(divide="ignore"):
-                fits = np.where(reach > 0, np.maximum(room, 1.0) / reach, np.inf)
-            scale = float(min(1.0, fits.min()))
+            reach = np.abs(pts - [PAGE_CENTRE.x(), PAGE_CENTRE.y()]).max(axis=0) + MAX_PEN_WIDTH / 2
+            room = np.array([self.width() / 2, self.height() / 2])
+            if (reach > room).any():  # it does not fit at 1:1: shrink it, with a margin around
+                scale = float((np.maximum(room - FIT_MARGIN, 1.0) / np.maximum(reach, 1e-6)).min())
         view = QTransform()
         view.translate(self.width() / 2, self.height() / 2)
         view.scale(scale, scale)

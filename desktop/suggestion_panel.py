@@ -43,6 +43,9 @@ class SuggestionPanel(QWidget):
         layout.addWidget(self.caption)
         for _ in range(TOP):
             button = QPushButton()
+            policy = button.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)  # the panel keeps its size: the canvas never jumps
+            button.setSizePolicy(policy)
             button.setVisible(False)
             button.setStyleSheet("text-align: left; padding: 6px 10px;")
             button.clicked.connect(self._clicked)

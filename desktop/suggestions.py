@@ -176,10 +176,9 @@ class SuggestionEngine(QObject):
 
     def _worker_done(self, result: Prediction | None, generation: int) -> None:
         self._busy = False
-        if result is not None:
+        if result is not None and generation == self._generation:  # else: from a model since replaced
             self._learn(result.compute_ms)
-            if generation == self._generation:
-                self._deliver(result)
+            self._deliver(result)
         if self._waiting is not None:
             strokes, seq, final = self._waiting
             self._waiting = None
