@@ -15,14 +15,10 @@ BARS = 10
 
 def image_to_pixmap(image: np.ndarray, zoom: int = ZOOM) -> QPixmap:
     """A (28, 28) uint8 image (255 = ink) as the model sees it: white ink on black, enlarged."""
-    data = np.ascontiguousarray(image, dtype=np.uint8)
-    h, w = data.shape
-    qimage = QImage(data.data, w, h, w, QImage.Format.Format_Grayscale8).copy()  # copy: own the pixels
-    return QPixmap.fromImage(
-        qimage.scaled(
-            w * zoom, h * zoom, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.FastTransformation
-        )
-    )
+    # Nearest-neighbour enlargement in numpy: much cheaper than QImage.scaled() on every update.
+    big = np.ascontiguousarray(np.asarray(image, dtype=np.uint8).repeat(zoom, axis=0).repeat(zoom, axis=1))
+    h, w = big.shape
+    return QPixmap.fromImage(QImage(big.data, w, h, w, QImage.Format.Format_Grayscale8))
 
 
 class ProbabilityBars(QWidget):

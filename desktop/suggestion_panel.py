@@ -103,18 +103,24 @@ class SuggestionPanel(QWidget):
                 continue
             label, p = self.labels[i], self.probabilities[i]
             button.setText(f"{label}   {p * 100:.0f}%")
-            button.setProperty("label", label)
-            usable = self.has_reference(label)
-            button.setEnabled(usable)
-            button.setToolTip(
-                f"Replace your drawing with a clean {label}"
-                if usable
-                else f"No reference drawing for “{label}”"
-            )
-            font = button.font()
-            font.setBold(i == 0 and self.confident)
-            button.setFont(font)
-            button.setVisible(True)
+            # Only touch what changed: this runs after every stroke and must stay cheap.
+            if button.property("label") != label:
+                button.setProperty("label", label)
+                usable = self.has_reference(label)
+                button.setEnabled(usable)
+                tip = (
+                    f"Replace your drawing with a clean {label}"
+                    if usable
+                    else f"No reference drawing for “{label}”"
+                )
+                button.setToolTip(tip)
+            bold = i == 0 and self.confident
+            if button.font().bold() != bold:
+                font = button.font()
+                font.setBold(bold)
+                button.setFont(font)
+            if button.isHidden():
+                button.setVisible(True)
 
     def _clicked(self) -> None:
         label = self.sender().property("label")

@@ -1,0 +1,144 @@
+"""Benchmarks of the desktop app (a script that prints figures, not a test).
+
+1. Stroke end -> updated suggestions: real raw Quick, Draw! drawings are replayed as mouse input on
+   the real main window (offscreen); for every stroke we time from the mouse release to the moment
+   the suggestion panel and the network view have been updated (rasterize + inference + UI update).
+   Targets: median <= 5 ms, p95 <= 10 ms.
+2. Cold start: ``python -m desktop --exit-after-first-suggestion`` in a fresh process, timed from
+   launch to the line it prints once the window is shown with its first suggestion ready.
+   Target: median <= 1.0 s.
+
+    python benchmarks/bench_app.py [--data DIR] [--model M] [--per-class N] [--starts N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the tests' helpers that replay drawings as mouse input
+
+
+def percentile(values, q):
+    return float(np.percentile(np.asarray(values), q))
+
+
+def bench_stroke_end(model_path: Path, data_dir: Path, per_class: int) -> dict:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QPoint
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+    from test_app_support import LEFT, NO_MOD, fit_to_widget, raw_drawings
+
+    from desktop.main_window import MainWindow
+    from desktop.references import ReferenceLibrary
+    from desktop.settings import AppSettings
+    from model.classifier import load_model
+
+    app = QApplication.instance() or QApplication([])
+    classifier = load_model(model_path)
+    with tempfile.TemporaryDirectory() as tmp:
+        window = MainWindow(classifier, settings=AppSettings(Path(tmp) / "s.ini"), references=ReferenceLibrary.load())
+        window.resize(1000, 640)
+        window.show()
+        app.processEvents()
+        window.engine.warm_up()
+        shown_at: list[float] = []
+        window.suggestionsShown.connect(lambda p: shown_at.append(time.perf_counter()))
+        latencies, compute, points = [], [], []
+        drawings = [r for label in classifier.classes for r in raw_drawings(data_dir, label, limit=per_class)]
+        canvas = window.canvas
+        for record in drawings:
+            window.clear()
+            app.processEvents()
+            for stroke in fit_to_widget(record.strokes, canvas.width(), canvas.height()):
+                QTest.mousePress(canvas, LEFT, NO_MOD, QPoint(*map(int, stroke[0])))
+                for x, y in stroke[1:]:
+                    QTest.mouseMove(canvas, QPoint(int(x), int(y)))
+                app.processEvents()  # let throttled in-stroke requests run before the timed part
+                window.engine.wait_idle()
+                app.processEvents()
+                shown_at.clear()
+                start = time.perf_counter()
+                QTest.mouseRelease(canvas, LEFT, NO_MOD, QPoint(*map(int, stroke[-1])))
+                while not (shown_at and window.engine.last.final and window.engine.last.n_strokes == len(window.document)):
+                    app.processEvents()  # only needed when inference ran on the worker thread
+                latencies.append((shown_at[-1] - start) * 1000)
+                compute.append(window.engine.last.compute_ms)
+                points.append(sum(len(s.points) for s in window.document.strokes))
+        window.close()
+    return {
+        "drawings": len(drawings),
+        "strokes": len(latencies),
+        "points_per_drawing_median": float(np.median(points)),
+        "stroke_end_to_suggestions_ms": {
+            "median": round(statistics.median(latencies), 2),
+            "p95": round(percentile(latencies, 95), 2),
+            "max": round(max(latencies), 2),
+        },
+        "rasterize_plus_inference_ms": {"median": round(statistics.median(compute), 2), "p95": round(percentile(compute, 95), 2)},
+        "inference_off_ui_thread": window.engine.off_thread,
+    }
+
+
+def bench_cold_start(model_path: Path, runs: int) -> dict:
+    times, inner = [], []
+    env = dict(os.environ)
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [sys.executable, "-m", "desktop", "--model", str(model_path), "--settings", str(Path(tmp) / "s.ini"),
+                   "--exit-after-first-suggestion"]
+        for _ in range(runs):
+            start = time.perf_counter()
+            proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            line = proc.stdout.readline()
+            elapsed = (time.perf_counter() - start) * 1000
+            proc.wait(timeout=30)
+            ready = json.loads(line)
+            assert ready["shown"], ready
+            times.append(elapsed)
+            inner.append(ready["ready_ms"])
+    return {
+        "runs": runs,
+        "launch_to_ready_ms": {"median": round(statistics.median(times), 1), "min": round(min(times), 1),
+                               "max": round(max(times), 1), "all": [round(t) for t in times]},
+        "in_process_ready_ms_median": round(statistics.median(inner), 1),
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=os.environ.get("INKLING_QUICKDRAW_DIR"))
+    parser.add_argument("--model", type=Path, default=ROOT / "resources" / "models" / "default.onnx")
+    parser.add_argument("--per-class", type=int, default=3, help="raw drawings per class to replay")
+    parser.add_argument("--starts", type=int, default=7, help="cold starts to time")
+    parser.add_argument("--skip-strokes", action="store_true")
+    parser.add_argument("--skip-start", action="store_true")
+    args = parser.parse_args(argv)
+    report = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
+              "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None}
+    if not args.skip_start:
+        report["cold_start"] = bench_cold_start(args.model, args.starts)
+        print(json.dumps({"cold_start": report["cold_start"]}), flush=True)
+    if not args.skip_strokes:
+        if args.data is None:
+            parser.error("--data or INKLING_QUICKDRAW_DIR is needed for the stroke benchmark")
+        report["stroke_end"] = bench_stroke_end(args.model, args.data, args.per_class)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
