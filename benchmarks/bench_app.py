@@ -50,7 +50,9 @@ def bench_stroke_end(model_path: Path, data_dir: Path, per_class: int) -> dict:
     app = QApplication.instance() or QApplication([])
     classifier = load_model(model_path)
     with tempfile.TemporaryDirectory() as tmp:
-        window = MainWindow(classifier, settings=AppSettings(Path(tmp) / "s.ini"), references=ReferenceLibrary.load())
+        window = MainWindow(
+            classifier, settings=AppSettings(Path(tmp) / "s.ini"), references=ReferenceLibrary.load()
+        )
         window.resize(1000, 640)
         window.show()
         app.processEvents()
@@ -73,7 +75,11 @@ def bench_stroke_end(model_path: Path, data_dir: Path, per_class: int) -> dict:
                 shown_at.clear()
                 start = time.perf_counter()
                 QTest.mouseRelease(canvas, LEFT, NO_MOD, QPoint(*map(int, stroke[-1])))
-                while not (shown_at and window.engine.last.final and window.engine.last.n_strokes == len(window.document)):
+                while not (
+                    shown_at
+                    and window.engine.last.final
+                    and window.engine.last.n_strokes == len(window.document)
+                ):
                     app.processEvents()  # only needed when inference ran on the worker thread
                 latencies.append((shown_at[-1] - start) * 1000)
                 compute.append(window.engine.last.compute_ms)
@@ -88,7 +94,10 @@ def bench_stroke_end(model_path: Path, data_dir: Path, per_class: int) -> dict:
             "p95": round(percentile(latencies, 95), 2),
             "max": round(max(latencies), 2),
         },
-        "rasterize_plus_inference_ms": {"median": round(statistics.median(compute), 2), "p95": round(percentile(compute, 95), 2)},
+        "rasterize_plus_inference_ms": {
+            "median": round(statistics.median(compute), 2),
+            "p95": round(percentile(compute, 95), 2),
+        },
         "inference_off_ui_thread": window.engine.off_thread,
     }
 
@@ -98,11 +107,21 @@ def bench_cold_start(model_path: Path, runs: int) -> dict:
     env = dict(os.environ)
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     with tempfile.TemporaryDirectory() as tmp:
-        command = [sys.executable, "-m", "desktop", "--model", str(model_path), "--settings", str(Path(tmp) / "s.ini"),
-                   "--exit-after-first-suggestion"]
+        command = [
+            sys.executable,
+            "-m",
+            "desktop",
+            "--model",
+            str(model_path),
+            "--settings",
+            str(Path(tmp) / "s.ini"),
+            "--exit-after-first-suggestion",
+        ]
         for _ in range(runs):
             start = time.perf_counter()
-            proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            proc = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+            )
             line = proc.stdout.readline()
             elapsed = (time.perf_counter() - start) * 1000
             proc.wait(timeout=30)
@@ -112,8 +131,12 @@ def bench_cold_start(model_path: Path, runs: int) -> dict:
             inner.append(ready["ready_ms"])
     return {
         "runs": runs,
-        "launch_to_ready_ms": {"median": round(statistics.median(times), 1), "min": round(min(times), 1),
-                               "max": round(max(times), 1), "all": [round(t) for t in times]},
+        "launch_to_ready_ms": {
+            "median": round(statistics.median(times), 1),
+            "min": round(min(times), 1),
+            "max": round(max(times), 1),
+            "all": [round(t) for t in times],
+        },
         "in_process_ready_ms_median": round(statistics.median(inner), 1),
     }
 
@@ -127,8 +150,10 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-strokes", action="store_true")
     parser.add_argument("--skip-start", action="store_true")
     args = parser.parse_args(argv)
-    report = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
-              "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None}
+    report = {
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
+        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+    }
     if not args.skip_start:
         report["cold_start"] = bench_cold_start(args.model, args.starts)
         print(json.dumps({"cold_start": report["cold_start"]}), flush=True)
