@@ -1,16 +1,516 @@
-"""Taught class sets (few-shot heads on a base model). Placeholder until the teach issue lands."""
+"""Taught class sets: a base model plus new classes learned from a few example drawings, in one file.
+
+Python API (what the app's Teach mode and ``inkling-train teach`` use)::
+
+    from model.classset import teach, ClassSet
+
+    cs = teach("default.onnx", {"teapot": [strokes, ...], "cactus": [...]})  # base path or a Classifier
+    cs.save("my-drawings.inkset")            # one file, written atomically
+    clf = cs.classifier()                    # a model.classifier.Classifier over base + new classes
+    cs = ClassSet.load("my-drawings.inkset")  # edit later; every edit refits the head
+    cs.add_class("kettle", drawings); cs.add_examples("teapot", more); cs.remove_class("cactus")
+    cs.rename_class("kettle", "water kettle")
+
+``model.classifier.load_model(path)`` opens a class set like any model (through :func:`load_classset`).
+
+File format ``inkling-classset/1``: a zip holding
+
+* ``manifest.json``: ``format``, ``classes`` (all, in logit order = base classes then new ones),
+  ``base_classes``, ``new_classes``, ``examples`` ({class: {"file", "count"}}), ``fit`` (options and
+  result of the head fit) and ``created`` (time, Inkling version, base model file name and sha256);
+* ``base.onnx``: the base model's bytes, so that the set is self-contained;
+* ``head.npz``: ``W`` (D, K) and ``b`` (K,) float32, logits = embedding @ W + b over ``classes``;
+* ``examples/<class>.ndjson``: the user's drawings of each new class, in Quick, Draw! ndjson (the file
+  name is the class name with characters unsafe in file names replaced by ``_``).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
+import hashlib
+import io
+import json
+import os
+import re
+import tempfile
+import unicodedata
 import zipfile
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 
-def is_classset(path: Path) -> bool:
-    return zipfile.is_zipfile(path)
+from .contract import ModelError
+from .fewshot import FitOptions, embed_drawings, fit_head
+from .strokes import (
+    DrawingRecord,
+    StrokeFormatError,
+    as_strokes,
+    atomic_write_bytes,
+    parse_ndjson_line,
+    record_to_json,
+)
+
+FORMAT = "inkling-classset/1"
+SUFFIX = ".inkset"  # suggested, not required: a class set is recognised by its content
+MANIFEST = "manifest.json"
+BASE = "base.onnx"
+HEAD = "head.npz"
+EXAMPLES_DIR = "examples/"
+
+MIN_EXAMPLES = 1
+RECOMMENDED_EXAMPLES = 5  # fewer still work, but recognise new drawings less reliably
+MAX_NAME_LENGTH = 64
+AUGMENT_COPIES = 3  # jittered re-renderings of each example, added to the fit
 
 
-def load_classset(path: Path, **kwargs):
-    from .contract import ModelError
+def is_classset(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is (or claims to be: a zip signature at the start) a class set rather than ONNX."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError:
+        return False
+    return head.startswith(b"PK") or zipfile.is_zipfile(path)
 
-    raise ModelError(f"{path}: class sets are not supported yet")
+
+def check_class_name(name: str, taken: Iterable[str] = ()) -> str:
+    """The cleaned-up class name (stripped, NFC), or ValueError saying what is wrong with it.
+
+    ``taken``: the names already in use; a clash is case-insensitive (``Cat`` clashes with ``cat``).
+    """
+    if not isinstance(name, str):
+        raise ValueError(f"a class name must be text, not {type(name).__name__}")
+    clean = unicodedata.normalize("NFC", name).strip()
+    if not clean:
+        raise ValueError("a class name cannot be empty")
+    if len(clean) > MAX_NAME_LENGTH:
+        raise ValueError(f"class name {clean[:20]!r}... is longer than {MAX_NAME_LENGTH} characters")
+    if any(unicodedata.category(ch).startswith("C") for ch in clean):
+        raise ValueError(f"class name {clean!r} contains control characters")
+    folded = {t.casefold(): t for t in taken}
+    if clean.casefold() in folded:
+        raise ValueError(f"class name {clean!r} is already taken by {folded[clean.casefold()]!r}")
+    return clean
+
+
+def _example_file_name(name: str, used: set[str]) -> str:
+    stem = re.sub(r"[^\w .,()+-]", "_", name).strip(" .") or "class"
+    candidate, n = stem, 1
+    while candidate.casefold() in used:  # case-insensitive file systems unpack the zip too
+        n += 1
+        candidate = f"{stem} ({n})"
+    used.add(candidate.casefold())
+    return f"{EXAMPLES_DIR}{candidate}.ndjson"
+
+
+def _classifier_from_bytes(data: bytes, source: str, **kwargs):
+    """A Classifier on ONNX bytes; shown to the user as ``source``."""
+    from .classifier import Classifier
+
+    if hasattr(Classifier, "from_bytes"):
+        return Classifier.from_bytes(data, source, **kwargs)
+    fd, tmp = tempfile.mkstemp(prefix="inkling-base-", suffix=".onnx")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        try:
+            clf = Classifier(tmp, **kwargs)
+        except ModelError as exc:
+            raise ModelError(str(exc).replace(tmp, source)) from None
+    finally:
+        os.unlink(tmp)  # the session holds the model in memory
+    clf.path = Path(source)
+    return clf
+
+
+def _clean_drawings(name: str, drawings: Sequence) -> list[list[np.ndarray]]:
+    out = []
+    for i, d in enumerate(drawings):
+        strokes = d.strokes if isinstance(d, DrawingRecord) else d
+        try:
+            strokes = as_strokes(strokes)
+        except ValueError as exc:
+            raise ValueError(f"example {i + 1} of {name!r} is not a drawing: {exc}") from None
+        if strokes:  # an empty drawing teaches nothing
+            out.append(strokes)
+    if len(out) < MIN_EXAMPLES:
+        raise ValueError(f"class {name!r} needs at least {MIN_EXAMPLES} non-empty example drawing(s)")
+    return out
+
+
+class ClassSet:
+    """A base model plus new classes taught from example drawings; see the module docstring.
+
+    ``examples`` maps each new class name to its drawings (lists of (n, 2|3) stroke arrays), in
+    column order. The head is refitted from the examples on every change, so it is always a pure
+    function of (base model, examples, fit options).
+    """
+
+    def __init__(
+        self,
+        base_bytes: bytes,
+        examples: Mapping[str, Sequence] | None = None,
+        *,
+        base_name: str = BASE,
+        options: FitOptions | None = None,
+        copies: int = AUGMENT_COPIES,
+        base_classifier=None,
+        _head: tuple[np.ndarray, np.ndarray] | None = None,
+        _info: dict | None = None,
+    ):
+        self.base_bytes = bytes(base_bytes)
+        self.base_name = base_name
+        self.options = options or FitOptions()
+        self.copies = int(copies)
+        self._base = base_classifier
+        self._embeddings: dict[str, np.ndarray] = {}  # class -> embeddings of its examples (+ copies)
+        self.examples: dict[str, list[list[np.ndarray]]] = {}
+        self.fit_info: dict = dict((_info or {}).get("fit", {}))
+        self.created: dict = dict((_info or {}).get("created", {}))
+        base = self.base  # validates the base model
+        if base.meta.head is None or base.meta.base_embeddings is None:
+            raise ModelError(
+                f"{base_name} cannot be taught new classes: it does not carry its head and base-class "
+                "embeddings (inkling.head, inkling.base_embeddings); export it with a current inkling-train"
+            )
+        for name, drawings in (examples or {}).items():
+            clean = check_class_name(name, [*self.base_classes, *self.examples])
+            self.examples[clean] = _clean_drawings(clean, drawings)
+        self.W: np.ndarray
+        self.b: np.ndarray
+        if _head is not None:
+            self.W, self.b = _head
+        else:
+            self.refit()
+
+    # --- what it is ---------------------------------------------------------------------------------
+
+    @property
+    def base(self):
+        """The base model as a Classifier (its own head; used to embed drawings)."""
+        if self._base is None:
+            self._base = _classifier_from_bytes(self.base_bytes, self.base_name)
+        return self._base
+
+    @property
+    def base_classes(self) -> list[str]:
+        return list(self.base.base_classes)
+
+    @property
+    def new_classes(self) -> list[str]:
+        return list(self.examples)
+
+    @property
+    def classes(self) -> list[str]:
+        return self.base_classes + self.new_classes
+
+    def classifier(self, **kwargs):
+        """A fresh Classifier over all classes (``kwargs`` as for Classifier, e.g. ``threads``)."""
+        clf = _classifier_from_bytes(self.base_bytes, self.base_name, **kwargs)
+        clf.set_head(self.W, self.b, self.classes)
+        return clf
+
+    # --- editing (each change refits the head) -------------------------------------------------------
+
+    def add_class(self, name: str, drawings: Sequence) -> str:
+        """Teach one more class; returns its cleaned-up name. ValueError for a bad name or no drawings."""
+        clean = check_class_name(name, self.classes)
+        self.examples[clean] = _clean_drawings(clean, drawings)
+        try:
+            self.refit()
+        except BaseException:
+            del self.examples[clean]
+            raise
+        return clean
+
+    def add_examples(self, name: str, drawings: Sequence) -> None:
+        """More drawings of an already taught class."""
+        if name not in self.examples:
+            raise KeyError(f"{name!r} is not a taught class (taught: {self.new_classes})")
+        old = self.examples[name]
+        self.examples[name] = old + _clean_drawings(name, drawings)
+        self._embeddings.pop(name, None)
+        try:
+            self.refit()
+        except BaseException:
+            self.examples[name] = old
+            raise
+
+    def remove_class(self, name: str) -> None:
+        if name not in self.examples:
+            raise KeyError(f"{name!r} is not a taught class (taught: {self.new_classes})")
+        if len(self.examples) == 1:
+            raise ValueError("a class set needs at least one taught class: keep the base model instead")
+        del self.examples[name]
+        self._embeddings.pop(name, None)
+        self.refit()
+
+    def rename_class(self, old: str, new: str) -> str:
+        """Rename a taught class, keeping its place. The fit does not depend on names (the jitter of
+        each drawing is seeded by the drawing itself), so the head stays exactly what a refit gives."""
+        if old not in self.examples:
+            raise KeyError(f"{old!r} is not a taught class (taught: {self.new_classes})")
+        clean = check_class_name(new, [c for c in self.classes if c != old])
+        self.examples = {(clean if k == old else k): v for k, v in self.examples.items()}
+        if old in self._embeddings:
+            self._embeddings[clean] = self._embeddings.pop(old)
+        return clean
+
+    def refit(self) -> None:
+        """Fit the head to the current examples (embedding the classes not embedded yet)."""
+        if not self.examples:
+            raise ValueError("nothing to teach: give at least one new class")
+        meta = self.base.meta
+        xs, ys = [], []
+        for c, name in enumerate(self.examples):
+            if name not in self._embeddings:
+                self._embeddings[name] = embed_drawings(
+                    self.base, self.examples[name], copies=self.copies, seed=self.options.seed
+                )
+            xs.append(self._embeddings[name])
+            ys.append(np.full(len(xs[-1]), c))
+        try:
+            base_x = meta.base_embeddings["embedding"]
+            base_y = meta.base_embeddings["label"]
+            W0, b0 = meta.head["W"], meta.head["b"]
+        except KeyError as exc:
+            raise ModelError(f"{self.base_name}: base head or embeddings lack {exc}") from None
+        result = fit_head(
+            W0, b0, base_x, base_y, np.concatenate(xs), np.concatenate(ys), len(xs), self.options
+        )
+        self.W, self.b = result.W, result.b
+        self.fit_info = {
+            "options": dataclasses.asdict(self.options),
+            "copies": self.copies,
+            "seconds": round(result.seconds, 3),
+            "loss": [round(v, 5) for v in result.loss],
+        }
+
+    # --- the file ------------------------------------------------------------------------------------
+
+    def manifest(self) -> dict:
+        used: set[str] = set()
+        created = dict(self.created) or {
+            "at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "inkling_version": _inkling_version(),
+        }
+        created["base_model"] = {
+            "file": self.base_name,
+            "sha256": hashlib.sha256(self.base_bytes).hexdigest(),
+            "classes": len(self.base_classes),
+        }
+        self.created = created
+        return {
+            "format": FORMAT,
+            "classes": self.classes,
+            "base_classes": self.base_classes,
+            "new_classes": self.new_classes,
+            "examples": {
+                name: {"file": _example_file_name(name, used), "count": len(drawings)}
+                for name, drawings in self.examples.items()
+            },
+            "fit": self.fit_info,
+            "created": created,
+        }
+
+    def to_bytes(self) -> bytes:
+        manifest = self.manifest()
+        head = io.BytesIO()
+        np.savez(head, W=self.W.astype(np.float32), b=self.b.astype(np.float32))
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
+            z.writestr(MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))
+            z.writestr(BASE, self.base_bytes)
+            z.writestr(HEAD, head.getvalue())
+            for name, drawings in self.examples.items():
+                lines = [record_to_json(DrawingRecord(strokes=d, word=name)) + "\n" for d in drawings]
+                z.writestr(manifest["examples"][name]["file"], "".join(lines))
+        return buf.getvalue()
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the class set to one file, atomically (a failed save leaves any old file intact)."""
+        path = Path(path)
+        atomic_write_bytes(path, self.to_bytes())
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, *, copies: int | None = None) -> ClassSet:
+        """Open a class set for editing (with its example drawings). ModelError if it is unusable."""
+        bundle = _read_bundle(path, with_examples=True)
+        fit = bundle.manifest.get("fit", {})
+        options = _options_from(fit.get("options"))
+        return cls(
+            bundle.base_bytes,
+            bundle.examples,
+            base_name=bundle.manifest.get("created", {}).get("base_model", {}).get("file", BASE),
+            options=options,
+            copies=fit.get("copies", AUGMENT_COPIES) if copies is None else copies,
+            base_classifier=bundle.classifier,
+            _head=(bundle.W, bundle.b),
+            _info=bundle.manifest,
+        )
+
+
+def teach(
+    base,
+    examples: Mapping[str, Sequence],
+    *,
+    options: FitOptions | None = None,
+    copies: int = AUGMENT_COPIES,
+) -> ClassSet:
+    """Teach a base model new classes from example drawings: ``{class name: [drawing, ...]}``.
+
+    ``base``: the path of an Inkling model (``.onnx``), or of a class set (its taught classes are kept
+    and the new ones added), or a loaded Classifier of either. Returns the fitted :class:`ClassSet`.
+    ValueError for bad names or examples; ModelError when the base cannot be taught.
+    """
+    from .classifier import Classifier
+
+    classifier = None
+    if isinstance(base, Classifier):
+        classifier, path = base, Path(base.path)
+    else:
+        path = Path(base)
+    if not path.exists():
+        raise ModelError(f"model file not found: {path}")
+    if is_classset(path):
+        cs = ClassSet.load(path)
+        for name, drawings in examples.items():
+            clean = check_class_name(name, cs.classes)
+            cs.examples[clean] = _clean_drawings(clean, drawings)
+        cs.options, cs.copies = options or cs.options, copies
+        cs._embeddings.clear()
+        cs.refit()
+        return cs
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"cannot read model {path}: {exc.strerror or exc}") from None
+    return ClassSet(
+        data, examples, base_name=path.name, options=options, copies=copies, base_classifier=classifier
+    )
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Bundle:
+    manifest: dict
+    base_bytes: bytes
+    W: np.ndarray
+    b: np.ndarray
+    classifier: object
+    examples: dict[str, list]
+
+
+def _read_bundle(path: str | os.PathLike, *, with_examples: bool, **kwargs) -> _Bundle:
+    source = str(path)
+    try:
+        zf = zipfile.ZipFile(path)
+    except FileNotFoundError:
+        raise ModelError(f"class set not found: {source}") from None
+    except OSError as exc:
+        raise ModelError(f"cannot read class set {source}: {exc.strerror or exc}") from None
+    except zipfile.BadZipFile as exc:
+        raise ModelError(f"{source} is a damaged class set (not a readable zip file: {exc})") from None
+    with zf:
+        names = set(zf.namelist())
+        for member in (MANIFEST, BASE, HEAD):
+            if member not in names:
+                raise ModelError(f"{source} is not a usable class set: it has no {member}")
+
+        def read(member: str) -> bytes:
+            try:
+                return zf.read(member)
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:  # CRC errors, truncation
+                raise ModelError(f"{source} is a damaged class set ({member}: {exc})") from None
+
+        try:
+            manifest = json.loads(read(MANIFEST).decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelError(f"{source} has a broken {MANIFEST} ({exc})") from None
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            found = manifest.get("format") if isinstance(manifest, dict) else None
+            raise ModelError(f"{source} is not an Inkling class set (format {found!r}, expected {FORMAT!r})")
+        classes = manifest.get("classes")
+        base_classes = manifest.get("base_classes")
+        new_classes = manifest.get("new_classes")
+        if not all(
+            isinstance(v, list) and all(isinstance(c, str) for c in v)
+            for v in (classes, base_classes, new_classes)
+        ):
+            raise ModelError(f"{source}: {MANIFEST} lacks valid class lists")
+        if classes != base_classes + new_classes or len(set(classes)) != len(classes):
+            raise ModelError(f"{source}: {MANIFEST} has inconsistent class lists")
+
+        base_bytes = read(BASE)
+        try:
+            with np.load(io.BytesIO(read(HEAD)), allow_pickle=False) as z:
+                W, b = z["W"].astype(np.float32), z["b"].astype(np.float32)
+        except (KeyError, ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+            raise ModelError(f"{source} has a broken {HEAD} ({type(exc).__name__}: {exc})") from None
+
+        clf = _classifier_from_bytes(base_bytes, f"{source}:{BASE}", **kwargs)
+        if clf.base_classes != base_classes:
+            raise ModelError(f"{source}: the base classes in {MANIFEST} do not match its {BASE}")
+        if W.ndim != 2 or not np.isfinite(W).all() or not np.isfinite(b).all():
+            raise ModelError(f"{source}: {HEAD} holds no usable weights")
+        try:
+            clf.set_head(W, b, classes)
+        except ModelError as exc:
+            raise ModelError(f"{source}: {exc}") from None
+        clf.path = Path(source)
+
+        examples: dict[str, list] = {}
+        if with_examples:
+            entries = manifest.get("examples")
+            if not isinstance(entries, dict) or set(entries) != set(new_classes):
+                raise ModelError(f"{source}: {MANIFEST} does not list the examples of every taught class")
+            for name in new_classes:
+                member = entries[name].get("file") if isinstance(entries[name], dict) else None
+                if member not in names:
+                    raise ModelError(f"{source} has no example drawings for {name!r}")
+                examples[name] = _parse_examples(read(member), f"{source}:{member}")
+    return _Bundle(manifest, base_bytes, W, b, clf, examples)
+
+
+def _parse_examples(data: bytes, source: str) -> list:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ModelError(f"{source} is not UTF-8 text ({exc})") from None
+    drawings = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                drawings.append(parse_ndjson_line(line, source=source, line=lineno).strokes)
+            except StrokeFormatError as exc:
+                raise ModelError(f"damaged class set: {exc}") from None
+    return drawings
+
+
+def _options_from(saved) -> FitOptions:
+    if not isinstance(saved, dict):
+        return FitOptions()
+    known = {f.name for f in dataclasses.fields(FitOptions)}
+    return FitOptions(**{k: v for k, v in saved.items() if k in known})
+
+
+def _inkling_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("inkling-draw")
+    except Exception:  # not installed (e.g. a PyInstaller bundle without metadata)
+        return "unknown"
+
+
+def load_classset(path: str | os.PathLike, **kwargs):
+    """Open a class set as a Classifier over base + taught classes (``kwargs`` as for Classifier).
+
+    Raises ModelError with a message for the user when the file is damaged or not a class set.
+    """
+    return _read_bundle(path, with_examples=False, **kwargs).classifier
