@@ -34,6 +34,7 @@ class Canvas(QWidget):
         self.undo_stack = undo_stack
         self.tool = PEN_TOOL
         self._points: list[tuple[float, float, float]] | None = None  # the stroke being drawn
+        self._live_path = QPainterPath()  # its smooth path up to the last midpoint, grown point by point
         self._erasing = False
         self._gesture = 0
         self._clock = QElapsedTimer()
@@ -131,7 +132,9 @@ class Canvas(QWidget):
         paint_strokes(painter, self.document.strokes, self._path)
         if self._points:
             painter.setPen(pen_for(DOODLE))
-            painter.drawPath(stroke_path(np.array(self._points)[:, :2]))
+            path = QPainterPath(self._live_path)
+            path.lineTo(QPointF(*self._points[-1][:2]))
+            painter.drawPath(path)
         if self.tool == ERASER_TOOL and self._hover is not None:
             painter.resetTransform()
             painter.setPen(QPen(QColor("#d93025"), 1.0, Qt.PenStyle.DashLine))
@@ -151,6 +154,7 @@ class Canvas(QWidget):
             self._clock.start()
         c = self.to_canvas(pos)
         self._points = [(c.x(), c.y(), self._now_ms())]
+        self._live_path = QPainterPath(c)
         self.strokeStarted.emit()
         self.update()
 
@@ -162,7 +166,10 @@ class Canvas(QWidget):
         if c.x() == last[0] and c.y() == last[1]:
             return
         self._points.append((c.x(), c.y(), self._now_ms()))
-        self._update_around(last, self._points[-1])
+        if len(self._points) >= 3:  # the same curve as ink.stroke_path, one piece at a time
+            control = QPointF(last[0], last[1])
+            self._live_path.quadTo(control, QPointF((last[0] + c.x()) / 2, (last[1] + c.y()) / 2))
+        self._update_around(self._points[-3:])  # the last piece of curve and the line after it changed
         self.strokeExtended.emit()
 
     def end_stroke(self) -> None:
@@ -173,10 +180,12 @@ class Canvas(QWidget):
         self.undo_stack.push(AddStrokeCommand(self.document, stroke))  # redo() adds it, then a repaint
         self.strokeFinished.emit()
 
-    def _update_around(self, a, b) -> None:
-        pa, pb = self.to_widget(QPointF(a[0], a[1])), self.to_widget(QPointF(b[0], b[1]))
+    def _update_around(self, points) -> None:
+        xy = np.array([p[:2] for p in points])
+        (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
+        rect = self._view.mapRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         pad = MAX_PEN_WIDTH * self.view_scale + 4
-        self.update(QRectF(pa, pb).normalized().adjusted(-pad, -pad, pad, pad).toAlignedRect())
+        self.update(rect.adjusted(-pad, -pad, pad, pad).toAlignedRect())
 
     # --- erasing ----------------------------------------------------------------------------------
 
