@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .strokes import as_strokes, normalize, rdp
+from .strokes import RDP_EPSILON, SIMPLIFIED_SIDE, as_strokes
 
 SIDE = 28  # output pixels
 BOX = 256.0  # the unit box the drawing is centred in
@@ -40,46 +40,113 @@ _GRID = SIDE * SUPERSAMPLE
 _WIN_OFFSETS = np.arange(_WIN)
 
 
-def to_pixels(strokes: Sequence, *, simplify: bool = True) -> list[np.ndarray]:
+def _flatten(strokes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """All points (N, 2) and the index where each stroke starts."""
+    pts = np.concatenate(strokes)
+    starts = np.cumsum([0] + [len(s) for s in strokes[:-1]])
+    return pts, starts
+
+
+def rdp_keep(pts: np.ndarray, starts: np.ndarray, epsilon: float = RDP_EPSILON) -> np.ndarray:
+    """Ramer–Douglas–Peucker over every stroke at once: a mask of the points to keep.
+
+    The recursion splits each interval at its farthest point independently of the others, so all open
+    intervals can be split together, one level at a time, with the same result as the recursive form.
+    """
+    n = len(pts)
+    keep = np.zeros(n, dtype=bool)
+    keep[starts] = True
+    keep[np.append(starts[1:] - 1, n - 1)] = True
+    while True:
+        kidx = np.flatnonzero(keep)
+        seg = np.cumsum(keep) - 1  # interval of each point: between kidx[seg] and kidx[seg + 1]
+        seg = np.minimum(seg, len(kidx) - 2) if len(kidx) > 1 else seg
+        if len(kidx) < 2:
+            return keep
+        p = pts[kidx[seg]]
+        d = pts[kidx[seg + 1]] - p
+        rel = pts - p
+        norm = np.hypot(d[:, 0], d[:, 1])
+        cross = np.abs(d[:, 0] * rel[:, 1] - d[:, 1] * rel[:, 0])
+        dist = np.where(norm > 0, cross / np.where(norm > 0, norm, 1.0), np.hypot(rel[:, 0], rel[:, 1]))
+        dist[keep] = -1.0
+        best = np.maximum.reduceat(dist, kidx[:-1])  # per interval (empty ones hold their end's -1)
+        split = (dist > epsilon) & (dist == best[seg])
+        if not split.any():
+            return keep
+        # One point per interval: the first of any ties, as argmax would pick.
+        cand = np.flatnonzero(split)
+        _, first = np.unique(seg[cand], return_index=True)
+        keep[cand[first]] = True
+
+
+def to_pixels(strokes: Sequence, *, simplify: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Map strokes in any coordinate space to the 28-pixel output grid, as Google's pipeline does.
 
-    Normalization follows Google's simplification (align to the top-left, scale the larger side to
-    0..255, and with ``simplify`` Ramer–Douglas–Peucker with epsilon 2), then centring in the 256 box
-    and the padding of the renderer.
+    Returns all points (N, 2) in pixels and the start index of each stroke. Normalization follows
+    Google's simplification: align to the top-left, scale the larger side to 0..255 and simplify with
+    Ramer–Douglas–Peucker (epsilon 2); then the drawing is centred in the 256 box and padded as the
+    renderer does. Drawings already in Google's simplified form (integers, aligned, larger side exactly
+    0..255) are not simplified again unless ``simplify`` says so: RDP is not idempotent, and Google
+    rendered the simplified strokes as they are.
     """
-    norm = normalize(as_strokes(strokes))
-    if not norm:
-        return []
+    clean = as_strokes(strokes)
+    if not clean:
+        return np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
+    pts, starts = _flatten([s[:, :2] for s in clean])
+    if simplify is None:
+        simplify = not _is_google_simplified(pts)
+    lo = pts.min(axis=0)
+    span = float((pts.max(axis=0) - lo).max())
+    pts = (pts - lo) * (SIMPLIFIED_SIDE / span if span > 0 else 1.0)
     if simplify:
-        norm = [rdp(s) for s in norm]
-    top = np.concatenate(norm).max(axis=0)
+        keep = rdp_keep(pts, starts)
+        starts = np.cumsum(keep)[starts] - 1
+        pts = pts[keep]
+    top = pts.max(axis=0)
     offset = (BOX - top) / 2.0 + (TOTAL - BOX) / 2.0
-    return [(s + offset) * SCALE for s in norm]
+    return (pts + offset) * SCALE, starts
 
 
-def _pieces(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Segments of a polyline in pixels, long ones cut into pieces of at most _PIECE_PX."""
-    if len(pts) == 1:
-        return pts, pts  # a single point is a zero-length segment: a round dot
-    a, b = pts[:-1], pts[1:]
+def _is_google_simplified(pts: np.ndarray) -> bool:
+    # Integers in 0..255 whose larger side nearly spans the range. (Not exactly: Google aligned and scaled
+    # before simplifying, and RDP may drop the extreme points.)
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    if lo.min() < 0 or hi.max() > SIMPLIFIED_SIDE or (hi - lo).max() < SIMPLIFIED_SIDE - 8:
+        return False
+    return bool((pts == np.round(pts)).all())
+
+
+def _pieces(pts: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Segment pieces (a, b) in pixels and their stroke; long segments cut into pieces <= _PIECE_PX.
+
+    A stroke of one point becomes a zero-length piece: a round dot.
+    """
+    n = len(pts)
+    owner = np.zeros(n, dtype=np.int64)
+    owner[starts[1:]] = 1
+    owner = np.cumsum(owner)
+    same = owner[:-1] == owner[1:]
+    lengths = np.diff(np.append(starts, n))
+    dots = starts[lengths == 1]
+    a = np.concatenate([pts[:-1][same], pts[dots]])
+    b = np.concatenate([pts[1:][same], pts[dots]])
+    who = np.concatenate([owner[:-1][same], owner[dots]])
     length = np.hypot(*(b - a).T)
     k = np.maximum(np.ceil(length / _PIECE_PX).astype(np.int64), 1)
     if (k == 1).all():
-        return a, b
+        return a, b, who
     idx = np.repeat(np.arange(len(a)), k)
     j = np.arange(k.sum()) - np.repeat(np.cumsum(k) - k, k)
     d = (b - a)[idx] / k[idx, None]
     start = a[idx] + d * j[:, None]
-    return start, start + d
+    return start, start + d, who[idx]
 
 
-def _coverage(strokes_px: list[np.ndarray]) -> np.ndarray:
-    """Per-stroke pixel coverage in [0, 1], shape (n_strokes, SIDE, SIDE)."""
-    n = len(strokes_px)
-    segs = [_pieces(s) for s in strokes_px]
-    a = np.concatenate([s[0] for s in segs])
-    b = np.concatenate([s[1] for s in segs])
-    owner = np.repeat(np.arange(n), [len(s[0]) for s in segs])
+def _coverage(pts: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per-stroke pixel coverage in [0, 1], shape (n_strokes, SIDE * SIDE)."""
+    n = len(starts)
+    a, b, owner = _pieces(pts, starts)
 
     # Window origin (in subsamples) and subsample centres (in pixels) for every piece.
     origin = np.floor((np.minimum(a, b) - _REACH) * SUPERSAMPLE).astype(np.int64)
@@ -95,40 +162,50 @@ def _coverage(strokes_px: list[np.ndarray]) -> np.ndarray:
     t = np.clip((px * d[:, 0, None, None] + py * d[:, 1, None, None]) * inv[:, None, None], 0.0, 1.0)
     ex = px - t * d[:, 0, None, None]
     ey = py - t * d[:, 1, None, None]
-    dist = np.sqrt(ex * ex + ey * ey)
     # Area of a subsample inside the capsule, approximated by a ramp one subsample wide.
-    cov = np.clip((RADIUS_PX - dist) * SUPERSAMPLE + 0.5, 0.0, 1.0)
+    cov = np.clip((RADIUS_PX - np.sqrt(ex * ex + ey * ey)) * SUPERSAMPLE + 0.5, 0.0, 1.0)
 
     gx = origin[:, 0, None, None] + _WIN_OFFSETS[None, None, :]
     gy = origin[:, 1, None, None] + _WIN_OFFSETS[None, :, None]
     inside = (cov > 0) & (gx >= 0) & (gx < _GRID) & (gy >= 0) & (gy < _GRID)
-    flat = (owner[:, None, None] * _GRID + gy) * _GRID + gx
+    shape = inside.shape
+    gx = np.broadcast_to(gx, shape)[inside]
+    gy = np.broadcast_to(gy, shape)[inside]
+    cov = cov[inside]
+    stroke = np.broadcast_to(owner[:, None, None], shape)[inside]
+    # The union of a stroke's capsules: each subsample keeps its best-covered value...
+    sub = (stroke * _GRID + gy) * _GRID + gx
     canvas = np.zeros(n * _GRID * _GRID)
-    # The union of a stroke's capsules: each subsample keeps its best-covered value.
-    np.maximum.at(canvas, flat[inside], cov[inside])
-    return canvas.reshape(n, SIDE, SUPERSAMPLE, SIDE, SUPERSAMPLE).mean(axis=(2, 4))
+    np.maximum.at(canvas, sub, cov)
+    # ...and a pixel's coverage is the mean of its subsamples.
+    hit = np.flatnonzero(canvas)
+    s, rem = np.divmod(hit, _GRID * _GRID)
+    y, x = np.divmod(rem, _GRID)
+    pixel = (s * SIDE + y // SUPERSAMPLE) * SIDE + x // SUPERSAMPLE
+    total = np.bincount(pixel, weights=canvas[hit], minlength=n * SIDE * SIDE)
+    return (total / SUPERSAMPLE**2).reshape(n, SIDE * SIDE)
 
 
 def _composite(coverage: np.ndarray) -> np.ndarray:
     """Paint strokes in order, white OVER the image so far, in 8 bits as cairo's image surface does."""
-    out = np.zeros((SIDE, SIDE), dtype=np.float64)
-    for cov in coverage:
-        m = np.round(cov * 255.0)
-        out = np.round(m + out * (255.0 - m) / 255.0)
-    return out.astype(np.uint8)
+    m = np.round(coverage * 255.0)
+    out = m[0]
+    for layer in m[1:]:
+        out = np.round(layer + out * (255.0 - layer) / 255.0)
+    return out.astype(np.uint8).reshape(SIDE, SIDE)
 
 
-def rasterize(strokes: Sequence, *, simplify: bool = True) -> np.ndarray:
+def rasterize(strokes: Sequence, *, simplify: bool | None = None) -> np.ndarray:
     """Render a drawing to a (28, 28) uint8 image: 0 background, 255 ink.
 
     ``strokes`` is a sequence of strokes, each an (n, 2) (or (n, 3) with time) array-like of x, y points
     in any coordinate space: screen pixels from a canvas or Google's simplified 0..255 units. An empty
     drawing gives zeros; a single point is a round dot; non-finite coordinates raise ValueError.
     """
-    px = to_pixels(strokes, simplify=simplify)
-    if not px:
+    pts, starts = to_pixels(strokes, simplify=simplify)
+    if len(pts) == 0:
         return np.zeros((SIDE, SIDE), dtype=np.uint8)
-    return _composite(_coverage(px))
+    return _composite(_coverage(pts, starts))
 
 
 def rasterize_batch(drawings: Sequence[Sequence], *, workers: int | None = None) -> np.ndarray:
