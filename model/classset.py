@@ -50,6 +50,8 @@ from .strokes import (
     atomic_write_bytes,
     parse_ndjson_line,
     record_to_json,
+    strokes_from_google,
+    strokes_to_google,
 )
 
 FORMAT = "inkling-classset/1"
@@ -134,7 +136,8 @@ def _clean_drawings(name: str, drawings: Sequence) -> list[list[np.ndarray]]:
         except ValueError as exc:
             raise ValueError(f"example {i + 1} of {name!r} is not a drawing: {exc}") from None
         if strokes:  # an empty drawing teaches nothing
-            out.append(strokes)
+            # exactly as the class-set file will hold it, so that a reloaded set refits to the same head
+            out.append(strokes_from_google(strokes_to_google(strokes)))
     if len(out) < MIN_EXAMPLES:
         raise ValueError(f"class {name!r} needs at least {MIN_EXAMPLES} non-empty example drawing(s)")
     return out

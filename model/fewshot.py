@@ -46,6 +46,7 @@ class FitOptions:
     new_class_weight: float = 1.0  # total loss weight of one new class relative to one base class
     base_per_class: int | None = None  # subsample the base embeddings to at most this many per class
     seed: int = 0
+    calibrate: str = "negatives"  # how new columns start: "negatives" or "positives" (see _prototype_start)
 
 
 @dataclass
@@ -102,20 +103,41 @@ def _prototype_start(
     new_x: np.ndarray,
     new_y: np.ndarray,
     n_new: int,
+    calibrate: str = "negatives",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """New columns from class prototypes, on the scale of the base head (see the module docstring)."""
+    """New columns from class prototypes, scaled and offset like the base columns.
+
+    The direction is the prototype (mean example) minus the centre of the base sample. Scale and bias
+    are set from the base drawings, which are all negatives of a new class: the new column scores them
+    with the mean and spread with which a typical base column scores the drawings of other classes.
+    (Calibrating on the examples themselves instead overrates them: an example always looks like its own
+    prototype, most of all when it is the only one.)
+    """
     centre = base_x.mean(axis=0)
-    scale = float(np.median(np.linalg.norm(W0, axis=0)))
     base_logits = base_x @ W0 + b0
-    target = float(np.mean(base_logits[np.arange(len(base_y)), base_y]))  # a base class on its own drawings
+    own = np.zeros_like(base_logits, dtype=bool)
+    own[np.arange(len(base_y)), base_y] = True
+    others = np.ma.masked_array(base_logits, mask=own)
+    neg_mean = float(others.mean())
+    neg_std = float(np.median(others.std(axis=0).filled(np.nan)))
+    scale = float(np.median(np.linalg.norm(W0, axis=0)))
+    target = float(np.mean(base_logits[own]))  # a base class on its own drawings
     Wn = np.zeros((W0.shape[0], n_new), dtype=np.float32)
     bn = np.zeros(n_new, dtype=np.float32)
     for c in range(n_new):
         xs = new_x[new_y == c]
         direction = xs.mean(axis=0) - centre
         norm = float(np.linalg.norm(direction))
-        Wn[:, c] = direction * (scale / norm) if norm > 0 else 0.0
-        bn[c] = target - float(np.mean(xs @ Wn[:, c]))
+        if norm == 0:
+            continue
+        if calibrate == "negatives":
+            scores = base_x @ direction
+            spread = float(scores.std()) or 1.0
+            Wn[:, c] = direction * (neg_std / spread)
+            bn[c] = neg_mean - float(scores.mean()) * (neg_std / spread)
+        else:
+            Wn[:, c] = direction * (scale / norm)
+            bn[c] = target - float(np.mean(xs @ Wn[:, c]))
     return Wn, bn
 
 
@@ -163,7 +185,7 @@ def _fit_head(W0, b0, base_x, base_y, new_x, new_y, n_new: int, opt: FitOptions)
         keep.sort()
         base_x, base_y = base_x[keep], base_y[keep]
 
-    Wn, bn = _prototype_start(W0, b0, base_x, base_y, new_x, new_y, n_new)
+    Wn, bn = _prototype_start(W0, b0, base_x, base_y, new_x, new_y, n_new, opt.calibrate)
     X = np.concatenate([base_x, new_x])
     y = np.concatenate([base_y, new_y + K])
     n_all = K + n_new
