@@ -36,7 +36,7 @@ _PIECE_PX = 1.5  # long segments are cut into pieces this long so that every pie
 # half-subsample ramp on each side.
 _REACH = RADIUS_PX + 0.5 / SUPERSAMPLE
 _WIN = int(np.ceil((_PIECE_PX + 2 * _REACH) * SUPERSAMPLE)) + 1
-_GRID = SIDE * SUPERSAMPLE
+_PADDED = (SIDE + 2) * SUPERSAMPLE  # the subsample grid with a one-pixel margin
 _WIN_OFFSETS = np.arange(_WIN)
 
 
@@ -59,25 +59,25 @@ def rdp_keep(pts: np.ndarray, starts: np.ndarray, epsilon: float = RDP_EPSILON) 
     keep[np.append(starts[1:] - 1, n - 1)] = True
     while True:
         kidx = np.flatnonzero(keep)
-        seg = np.cumsum(keep) - 1  # interval of each point: between kidx[seg] and kidx[seg + 1]
-        seg = np.minimum(seg, len(kidx) - 2) if len(kidx) > 1 else seg
         if len(kidx) < 2:
             return keep
+        seg = np.minimum(np.cumsum(keep) - 1, len(kidx) - 2)  # interval: kidx[seg] .. kidx[seg + 1]
         p = pts[kidx[seg]]
         d = pts[kidx[seg + 1]] - p
         rel = pts - p
         norm = np.hypot(d[:, 0], d[:, 1])
-        cross = np.abs(d[:, 0] * rel[:, 1] - d[:, 1] * rel[:, 0])
-        dist = np.where(norm > 0, cross / np.where(norm > 0, norm, 1.0), np.hypot(rel[:, 0], rel[:, 1]))
+        dist = np.abs(d[:, 0] * rel[:, 1] - d[:, 1] * rel[:, 0])
+        np.divide(dist, norm, out=dist, where=norm > 0)
+        if not norm.all():  # a closed interval: distance to its (single) end point
+            dist = np.where(norm > 0, dist, np.hypot(rel[:, 0], rel[:, 1]))
         dist[keep] = -1.0
-        best = np.maximum.reduceat(dist, kidx[:-1])  # per interval (empty ones hold their end's -1)
-        split = (dist > epsilon) & (dist == best[seg])
-        if not split.any():
+        best = np.maximum.reduceat(dist, kidx[:-1])
+        cand = np.flatnonzero((dist > epsilon) & (dist == best[seg]))
+        if len(cand) == 0:
             return keep
         # One point per interval: the first of any ties, as argmax would pick.
-        cand = np.flatnonzero(split)
-        _, first = np.unique(seg[cand], return_index=True)
-        keep[cand[first]] = True
+        s = seg[cand]
+        keep[cand[np.r_[True, s[1:] != s[:-1]]]] = True
 
 
 def to_pixels(strokes: Sequence, *, simplify: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -148,47 +148,40 @@ def _coverage(pts: np.ndarray, starts: np.ndarray) -> np.ndarray:
     n = len(starts)
     a, b, owner = _pieces(pts, starts)
 
-    # Window origin (in subsamples) and subsample centres (in pixels) for every piece.
+    # Window origin (in subsamples, on a grid with a margin of one pixel all round, so that no window
+    # needs clipping) and subsample centres (in pixels) for every piece.
     origin = np.floor((np.minimum(a, b) - _REACH) * SUPERSAMPLE).astype(np.int64)
-    cx = (origin[:, 0, None] + _WIN_OFFSETS + 0.5) / SUPERSAMPLE  # (P, W)
-    cy = (origin[:, 1, None] + _WIN_OFFSETS + 0.5) / SUPERSAMPLE
+    cx = ((origin[:, 0, None] + _WIN_OFFSETS + 0.5) / SUPERSAMPLE).astype(np.float32)  # (P, W)
+    cy = ((origin[:, 1, None] + _WIN_OFFSETS + 0.5) / SUPERSAMPLE).astype(np.float32)
 
     # Distance from each subsample centre to its piece (a capsule's axis).
-    d = b - a
+    a32 = a.astype(np.float32)
+    d = (b - a).astype(np.float32)
     dd = np.einsum("ij,ij->i", d, d)
     inv = np.divide(1.0, dd, out=np.zeros_like(dd), where=dd > 0)
-    px = cx[:, None, :] - a[:, 0, None, None]  # (P, 1, W): x offsets
-    py = cy[:, :, None] - a[:, 1, None, None]  # (P, W, 1): y offsets
-    t = np.clip((px * d[:, 0, None, None] + py * d[:, 1, None, None]) * inv[:, None, None], 0.0, 1.0)
-    ex = px - t * d[:, 0, None, None]
-    ey = py - t * d[:, 1, None, None]
+    dx, dy = d[:, 0, None, None], d[:, 1, None, None]
+    px = cx[:, None, :] - a32[:, 0, None, None]  # (P, 1, W): x offsets
+    py = cy[:, :, None] - a32[:, 1, None, None]  # (P, W, 1): y offsets
+    t = np.clip((px * dx + py * dy) * inv[:, None, None], 0.0, 1.0)
+    ex = px - t * dx
+    ey = py - t * dy
     # Area of a subsample inside the capsule, approximated by a ramp one subsample wide.
     cov = np.clip((RADIUS_PX - np.sqrt(ex * ex + ey * ey)) * SUPERSAMPLE + 0.5, 0.0, 1.0)
 
-    gx = origin[:, 0, None, None] + _WIN_OFFSETS[None, None, :]
-    gy = origin[:, 1, None, None] + _WIN_OFFSETS[None, :, None]
-    inside = (cov > 0) & (gx >= 0) & (gx < _GRID) & (gy >= 0) & (gy < _GRID)
-    shape = inside.shape
-    gx = np.broadcast_to(gx, shape)[inside]
-    gy = np.broadcast_to(gy, shape)[inside]
-    cov = cov[inside]
-    stroke = np.broadcast_to(owner[:, None, None], shape)[inside]
     # The union of a stroke's capsules: each subsample keeps its best-covered value...
-    sub = (stroke * _GRID + gy) * _GRID + gx
-    canvas = np.zeros(n * _GRID * _GRID)
-    np.maximum.at(canvas, sub, cov)
+    base = (owner * _PADDED + origin[:, 1] + SUPERSAMPLE) * _PADDED + origin[:, 0] + SUPERSAMPLE
+    sub = base[:, None, None] + _WIN_OFFSETS[None, :, None] * _PADDED + _WIN_OFFSETS[None, None, :]
+    canvas = np.zeros(n * _PADDED * _PADDED, dtype=np.float32)
+    np.maximum.at(canvas, sub.ravel(), cov.ravel())
     # ...and a pixel's coverage is the mean of its subsamples.
-    hit = np.flatnonzero(canvas)
-    s, rem = np.divmod(hit, _GRID * _GRID)
-    y, x = np.divmod(rem, _GRID)
-    pixel = (s * SIDE + y // SUPERSAMPLE) * SIDE + x // SUPERSAMPLE
-    total = np.bincount(pixel, weights=canvas[hit], minlength=n * SIDE * SIDE)
-    return (total / SUPERSAMPLE**2).reshape(n, SIDE * SIDE)
+    rows = canvas.reshape(n * (SIDE + 2), SUPERSAMPLE, _PADDED).sum(axis=1)
+    pix = rows.reshape(n, SIDE + 2, SIDE + 2, SUPERSAMPLE).sum(axis=3)
+    return (pix[:, 1:-1, 1:-1] / SUPERSAMPLE**2).reshape(n, SIDE * SIDE)
 
 
 def _composite(coverage: np.ndarray) -> np.ndarray:
     """Paint strokes in order, white OVER the image so far, in 8 bits as cairo's image surface does."""
-    m = np.round(coverage * 255.0)
+    m = np.round(coverage.astype(np.float64) * 255.0)
     out = m[0]
     for layer in m[1:]:
         out = np.round(layer + out * (255.0 - layer) / 255.0)
