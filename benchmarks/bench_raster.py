@@ -1,6 +1,6 @@
 """Rasterizer speed: median time for one typical drawing, and batch throughput for 10,000 drawings.
 
-    INKLING_QUICKDRAW_DIR=../shared/data/quickdraw python benchmarks/bench_raster.py
+INKLING_QUICKDRAW_DIR=../shared/data/quickdraw python benchmarks/bench_raster.py
 """
 
 from __future__ import annotations
@@ -40,8 +40,10 @@ def main() -> None:
         times.append(time.perf_counter() - t)
     med = statistics.median(times) * 1e3
     p95 = float(np.quantile(times, 0.95)) * 1e3
-    print(f"one typical raw drawing ({len(typical)} drawings of 4-6 strokes, 80-120 points): "
-          f"median {med:.3f} ms, p95 {p95:.3f} ms (target: median <= 1 ms)")
+    print(
+        f"one typical raw drawing ({len(typical)} drawings of 4-6 strokes, 80-120 points): "
+        f"median {med:.3f} ms, p95 {p95:.3f} ms (target: median <= 1 ms)"
+    )
 
     simplified = load_drawings(root, "simplified", 10_000)
     for name, batch in (("raw", raw), ("simplified", simplified)):
@@ -53,8 +55,10 @@ def main() -> None:
         t = time.perf_counter()
         rasterize_batch(batch, workers=workers)
         many = time.perf_counter() - t
-        print(f"batch of 10,000 {name} drawings: {10_000 / one:,.0f} drawings/s in one process, "
-              f"{10_000 / many:,.0f} drawings/s with {workers} worker processes")
+        print(
+            f"batch of 10,000 {name} drawings: {10_000 / one:,.0f} drawings/s in one process, "
+            f"{10_000 / many:,.0f} drawings/s with {workers} worker processes"
+        )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Side-by-side picture: Google's official bitmap, our rendering of the simplified and of the raw strokes.
 
-    INKLING_QUICKDRAW_DIR=../shared/data/quickdraw python benchmarks/raster_parity.py docs/raster_parity.png
+INKLING_QUICKDRAW_DIR=../shared/data/quickdraw python benchmarks/raster_parity.py docs/raster_parity.png
 """
 
 from __future__ import annotations
@@ -29,11 +29,20 @@ def main(out: str = "docs/raster_parity.png", n: int = 8) -> None:
     rows = []
     for category, keys in mapping.items():
         raw = {r.key_id: r.strokes for r in read_ndjson(root / f"strokes/raw/{category}.ndjson").records}
-        simple = {r.key_id: r.strokes for r in read_ndjson(root / f"strokes/simplified/{category}.ndjson").records}
+        simple = {
+            r.key_id: r.strokes for r in read_ndjson(root / f"strokes/simplified/{category}.ndjson").records
+        }
         bitmaps = np.load(root / f"bitmaps/{category}.npy", mmap_mode="r")
         for key, row in keys.items():
             if key in raw and key in simple:
-                rows.append((category, np.asarray(bitmaps[row]).reshape(28, 28), rasterize(simple[key]), rasterize(raw[key])))
+                rows.append(
+                    (
+                        category,
+                        np.asarray(bitmaps[row]).reshape(28, 28),
+                        rasterize(simple[key]),
+                        rasterize(raw[key]),
+                    )
+                )
                 break
         if len(rows) == n:
             break

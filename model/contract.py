@@ -84,7 +84,9 @@ class ModelMeta:
     def from_props(cls, props: dict[str, str], *, source: str = "model") -> ModelMeta:
         if props.get(KEY_FORMAT) != FORMAT:
             found = props.get(KEY_FORMAT)
-            why = "it has no Inkling metadata" if found is None else f"its format is {found!r}, not {FORMAT!r}"
+            why = (
+                "it has no Inkling metadata" if found is None else f"its format is {found!r}, not {FORMAT!r}"
+            )
             raise ModelError(f"{source} is not an Inkling model: {why}")
         try:
             classes = json.loads(props[KEY_CLASSES])

@@ -82,12 +82,16 @@ def strokes_from_google(drawing, *, source=None, line=None) -> Strokes:
     strokes: Strokes = []
     for i, stroke in enumerate(drawing):
         if not isinstance(stroke, list) or len(stroke) not in (2, 3):
-            raise StrokeFormatError(f"stroke {i} must be [[x...], [y...]] or [[x...], [y...], [t...]]", source, line)
+            raise StrokeFormatError(
+                f"stroke {i} must be [[x...], [y...]] or [[x...], [y...], [t...]]", source, line
+            )
         lengths = {len(c) if isinstance(c, list) else -1 for c in stroke}
         if -1 in lengths:
             raise StrokeFormatError(f"stroke {i} has a coordinate list that is not a list", source, line)
         if len(lengths) != 1:
-            raise StrokeFormatError(f"stroke {i} has ragged x/y/t lengths {[len(c) for c in stroke]}", source, line)
+            raise StrokeFormatError(
+                f"stroke {i} has ragged x/y/t lengths {[len(c) for c in stroke]}", source, line
+            )
         try:
             arr = np.asarray(stroke, dtype=np.float64).T
         except (TypeError, ValueError) as exc:
@@ -126,7 +130,9 @@ def parse_ndjson_line(text: str, *, source=None, line=None) -> DrawingRecord:
     strokes = strokes_from_google(obj.pop("drawing"), source=source, line=line)
     word = obj.pop("word", None)
     key_id = obj.pop("key_id", None)
-    return DrawingRecord(strokes=strokes, word=word, key_id=None if key_id is None else str(key_id), extra=obj)
+    return DrawingRecord(
+        strokes=strokes, word=word, key_id=None if key_id is None else str(key_id), extra=obj
+    )
 
 
 @dataclass
@@ -142,7 +148,9 @@ class NdjsonReadResult:
         return msg
 
 
-def iter_ndjson(path: str | os.PathLike, *, skip_bad: bool = False, errors: list | None = None) -> Iterator[DrawingRecord]:
+def iter_ndjson(
+    path: str | os.PathLike, *, skip_bad: bool = False, errors: list | None = None
+) -> Iterator[DrawingRecord]:
     """Yield the drawings of an ndjson file in order.
 
     A malformed line raises StrokeFormatError naming the file and line, unless ``skip_bad``: then it is
@@ -162,7 +170,9 @@ def iter_ndjson(path: str | os.PathLike, *, skip_bad: bool = False, errors: list
                     errors.append(exc)
 
 
-def read_ndjson(path: str | os.PathLike, *, skip_bad: bool = False, limit: int | None = None) -> NdjsonReadResult:
+def read_ndjson(
+    path: str | os.PathLike, *, skip_bad: bool = False, limit: int | None = None
+) -> NdjsonReadResult:
     errors: list[StrokeFormatError] = []
     records = []
     for rec in iter_ndjson(path, skip_bad=skip_bad, errors=errors):
@@ -224,7 +234,9 @@ class _suppress:
         return True
 
 
-def write_ndjson(path: str | os.PathLike, records: Iterable[DrawingRecord], *, simplified: bool = False) -> None:
+def write_ndjson(
+    path: str | os.PathLike, records: Iterable[DrawingRecord], *, simplified: bool = False
+) -> None:
     """Write drawings as ndjson (raw floats, or Google-simplified integers), atomically."""
     lines = [record_to_json(r, simplified=simplified) for r in records]
     atomic_write_text(path, "".join(line + "\n" for line in lines))

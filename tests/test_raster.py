@@ -27,7 +27,9 @@ def test_parity_with_official_bitmaps(quickdraw_dir, fmt, limit):
     pairs = official_pairs(quickdraw_dir, fmt)
     assert len(pairs) >= 400
     errors = np.array([np.abs(rasterize(s).astype(float) - b).mean() for s, b in pairs])
-    print(f"\n{fmt}: {len(pairs)} drawings, mean abs pixel difference {errors.mean():.3f} (max {errors.max():.2f})")
+    print(
+        f"\n{fmt}: {len(pairs)} drawings, mean abs pixel difference {errors.mean():.3f} (max {errors.max():.2f})"
+    )
     assert errors.mean() <= limit
     # Not just on average: nearly every drawing is close.
     assert np.quantile(errors, 0.95) <= 3 * limit
@@ -35,7 +37,9 @@ def test_parity_with_official_bitmaps(quickdraw_dir, fmt, limit):
 
 def test_raw_and_simplified_of_the_same_drawing_agree(quickdraw_dir):
     raw = {r.key_id: r.strokes for r in read_ndjson(quickdraw_dir / "strokes/raw/apple.ndjson").records}
-    simple = {r.key_id: r.strokes for r in read_ndjson(quickdraw_dir / "strokes/simplified/apple.ndjson").records}
+    simple = {
+        r.key_id: r.strokes for r in read_ndjson(quickdraw_dir / "strokes/simplified/apple.ndjson").records
+    }
     common = sorted(set(raw) & set(simple))[:10]
     assert common
     for key in common:
@@ -80,10 +84,13 @@ def test_layout_matches_google_renderer():
 
 def test_batch_equals_single():
     rng = np.random.default_rng(1)
-    drawings = [[rng.uniform(0, 500, size=(rng.integers(1, 30), 2)) for _ in range(rng.integers(1, 5))] for _ in range(20)]
+    drawings = [
+        [rng.uniform(0, 500, size=(rng.integers(1, 30), 2)) for _ in range(rng.integers(1, 5))]
+        for _ in range(20)
+    ]
     batch = rasterize_batch(drawings)
     assert batch.shape == (20, 28, 28) and batch.dtype == np.uint8
-    for img, d in zip(batch, drawings):
+    for img, d in zip(batch, drawings, strict=True):
         assert np.array_equal(img, rasterize(d))
 
 

@@ -90,7 +90,9 @@ def test_rdp_drops_collinear_points_and_keeps_corners():
 def test_simplify_is_google_like(quickdraw_dir):
     # Google's simplified file holds the same drawings as its raw file; ours should be close to theirs.
     raw = {r.key_id: r for r in read_ndjson(quickdraw_dir / "strokes" / "raw" / "cat.ndjson").records}
-    simple = {r.key_id: r for r in read_ndjson(quickdraw_dir / "strokes" / "simplified" / "cat.ndjson").records}
+    simple = {
+        r.key_id: r for r in read_ndjson(quickdraw_dir / "strokes" / "simplified" / "cat.ndjson").records
+    }
     common = sorted(set(raw) & set(simple))
     assert len(common) >= 5
     for key in common:

@@ -33,7 +33,9 @@ def load(path: str | os.PathLike, map_location="cpu") -> dict:
     except FileNotFoundError:
         raise
     except Exception as exc:
-        raise ValueError(f"{path} is not a readable Inkling checkpoint ({type(exc).__name__}: {exc})") from None
+        raise ValueError(
+            f"{path} is not a readable Inkling checkpoint ({type(exc).__name__}: {exc})"
+        ) from None
     if not isinstance(state, dict) or "model" not in state or "net_config" not in state:
         raise ValueError(f"{path} is not an Inkling checkpoint (no model weights and net config)")
     return state

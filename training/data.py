@@ -204,7 +204,7 @@ def make_splits(
 ) -> dict[str, SplitIndex]:
     """Deterministic per-class train/val/test splits; every drawing lands in exactly one split."""
     parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"train": [], "val": [], "test": []}
-    for c, (name, n) in enumerate(zip(classes, counts)):
+    for c, (name, n) in enumerate(zip(classes, counts, strict=True)):
         perm = _class_rng(seed, name).permutation(n)
         if max_per_class is not None:
             perm = perm[:max_per_class]

@@ -16,7 +16,7 @@ from model.classifier import load_model
 from model.contract import ModelError
 from model.strokes import atomic_write_text
 
-from .data import Dataset, DataError
+from .data import DataError, Dataset
 from .metrics import classification_report, format_report
 
 
@@ -35,7 +35,11 @@ def evaluate_model(model_path, data_dirs, *, split: str = "test", batch: int = 2
             raise ModelError(f"{model_path} does not record its split; use --split all")
         index = ds.split(s["seed"], s["val_frac"], s["test_frac"], s.get("max_per_class"))[split]
     images = ds.gather(index)
-    logits = np.concatenate([clf.run(images[i : i + batch])[0] for i in range(0, len(images), batch)]) if len(images) else np.zeros((0, len(clf.classes)))
+    logits = (
+        np.concatenate([clf.run(images[i : i + batch])[0] for i in range(0, len(images), batch)])
+        if len(images)
+        else np.zeros((0, len(clf.classes)))
+    )
     return classification_report(logits, index.label, clf.classes)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -50,16 +51,23 @@ def export_onnx(
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.onnx"
-        torch.onnx.export(
-            net,
-            (x[:1],),
-            str(path),
-            input_names=[INPUT],
-            output_names=[OUTPUT_LOGITS, OUTPUT_EMBEDDING],
-            dynamic_axes={INPUT: {0: "batch"}, OUTPUT_LOGITS: {0: "batch"}, OUTPUT_EMBEDDING: {0: "batch"}},
-            opset_version=OPSET,
-            dynamo=False,
-        )
+        with warnings.catch_warnings():
+            # The TorchScript exporter is deprecated but gives plain, small graphs without onnxscript.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.onnx.export(
+                net,
+                (x[:1],),
+                str(path),
+                input_names=[INPUT],
+                output_names=[OUTPUT_LOGITS, OUTPUT_EMBEDDING],
+                dynamic_axes={
+                    INPUT: {0: "batch"},
+                    OUTPUT_LOGITS: {0: "batch"},
+                    OUTPUT_EMBEDDING: {0: "batch"},
+                },
+                opset_version=OPSET,
+                dynamo=False,
+            )
         proto = onnx.load(str(path))
 
     meta = ModelMeta(
@@ -67,8 +75,14 @@ def export_onnx(
         embedding_dim=net.cfg.embedding_dim,
         preprocessing=dict(PREPROCESSING),
         training=summary or {},
-        head={"W": net.classifier.weight.detach().numpy().T.copy(), "b": net.classifier.bias.detach().numpy().copy()},
-        base_embeddings={"embedding": ref_emb.astype(np.float16), "label": np.asarray(sample_labels, dtype=np.int32)},
+        head={
+            "W": net.classifier.weight.detach().numpy().T.copy(),
+            "b": net.classifier.bias.detach().numpy().copy(),
+        },
+        base_embeddings={
+            "embedding": ref_emb.astype(np.float16),
+            "label": np.asarray(sample_labels, dtype=np.int32),
+        },
     )
     del proto.metadata_props[:]
     for key, value in meta.to_props().items():
@@ -83,7 +97,9 @@ def export_onnx(
     worst = max(float(np.abs(logits - ref_logits).max()), float(np.abs(emb - ref_emb).max()))
     scale = max(1.0, float(np.abs(ref_logits).max()), float(np.abs(ref_emb).max()))
     if worst > TOLERANCE * scale:
-        raise ExportError(f"ONNX Runtime and torch disagree by {worst:.2e} (> {TOLERANCE:g} x {scale:.1f}); not written")
+        raise ExportError(
+            f"ONNX Runtime and torch disagree by {worst:.2e} (> {TOLERANCE:g} x {scale:.1f}); not written"
+        )
     if not np.array_equal(logits.argmax(1), ref_logits.argmax(1)):
         raise ExportError("ONNX Runtime and torch rank the classes differently; not written")
 
@@ -92,8 +108,10 @@ def export_onnx(
     from model.classifier import Classifier
 
     Classifier(out)  # the app's loader must accept what we wrote
-    log(f"exported {out} ({len(data) / 1e6:.2f} MB, {len(classes)} classes); "
-        f"onnxruntime matches torch to {worst:.1e} on {len(samples)} held-out drawings")
+    log(
+        f"exported {out} ({len(data) / 1e6:.2f} MB, {len(classes)} classes); "
+        f"onnxruntime matches torch to {worst:.1e} on {len(samples)} held-out drawings"
+    )
     return out
 
 

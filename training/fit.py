@@ -24,7 +24,7 @@ from model.strokes import atomic_write_text
 
 from . import checkpoint
 from .augment import augment
-from .data import Dataset, DataError, SplitIndex, iterate_batches
+from .data import DataError, Dataset, SplitIndex, iterate_batches
 from .metrics import classification_report
 from .net import NetConfig, SketchNet, count_parameters
 
@@ -131,7 +131,9 @@ def predict(net: SketchNet, images: np.ndarray | torch.Tensor, device: torch.dev
         embs.append(em.float().cpu())
     net.train(was_training)
     if not logits:
-        return np.zeros((0, net.cfg.num_classes), np.float32), np.zeros((0, net.cfg.embedding_dim), np.float32)
+        return np.zeros((0, net.cfg.num_classes), np.float32), np.zeros(
+            (0, net.cfg.embedding_dim), np.float32
+        )
     return torch.cat(logits).numpy(), torch.cat(embs).numpy()
 
 
@@ -151,7 +153,10 @@ def _init_weights(net: SketchNet, path: str, log) -> None:
         import onnx
         from onnx import numpy_helper
 
-        src = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in onnx.load(path).graph.initializer}
+        src = {
+            i.name: torch.from_numpy(numpy_helper.to_array(i).copy())
+            for i in onnx.load(path).graph.initializer
+        }
     else:
         src = checkpoint.load(path)["model"]
     own = net.state_dict()
@@ -163,7 +168,9 @@ def _init_weights(net: SketchNet, path: str, log) -> None:
 
 def fit(cfg: FitConfig, *, resume: bool = False, log=print) -> dict:
     """Train; returns the final metrics. Only rank 0 writes files."""
-    device_kind = "cuda" if (cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available())) else "cpu"
+    device_kind = (
+        "cuda" if (cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available())) else "cpu"
+    )
     dist = setup_distributed(device_kind)
     device = pick_device(cfg.device, dist.local_rank)
     say = log if dist.main else (lambda *a, **k: None)
@@ -176,7 +183,9 @@ def fit(cfg: FitConfig, *, resume: bool = False, log=print) -> dict:
     if k < 2:
         raise DataError("training needs at least two classes")
     sizes = {name: len(s) for name, s in splits.items()}
-    say(f"{k} classes, {sizes['train']} train / {sizes['val']} val / {sizes['test']} test drawings, on {device}")
+    say(
+        f"{k} classes, {sizes['train']} train / {sizes['val']} val / {sizes['test']} test drawings, on {device}"
+    )
 
     net_cfg = NetConfig(k, tuple(cfg.widths), tuple(cfg.convs_per_block), cfg.embedding_dim, cfg.dropout)
     net = SketchNet(net_cfg)
@@ -185,7 +194,9 @@ def fit(cfg: FitConfig, *, resume: bool = False, log=print) -> dict:
     net.to(device, memory_format=torch.channels_last)
     model = net
     if dist.world > 1:
-        model = torch.nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
+        model = torch.nn.parallel.DistributedDataParallel(
+            net, device_ids=[device.index] if device.type == "cuda" else None
+        )
 
     per_rank = (sizes["train"] // dist.world) if dist.world > 1 else sizes["train"]
     steps_per_epoch = max(1, math.ceil(per_rank / cfg.batch_size))
@@ -228,7 +239,9 @@ def fit(cfg: FitConfig, *, resume: bool = False, log=print) -> dict:
         y_train = torch.from_numpy(splits["train"].label).to(device)
     val_index = splits["val"]
     if len(val_index) > 50_000:
-        val_index = SplitIndex(val_index.label[:: len(val_index) // 50_000 + 1], val_index.row[:: len(val_index) // 50_000 + 1])
+        val_index = SplitIndex(
+            val_index.label[:: len(val_index) // 50_000 + 1], val_index.row[:: len(val_index) // 50_000 + 1]
+        )
     x_val = ds.gather(val_index)
     y_val = val_index.label
 
@@ -244,8 +257,13 @@ def fit(cfg: FitConfig, *, resume: bool = False, log=print) -> dict:
                 yield x_train[idx], y_train[idx]
         else:
             for xb, yb in iterate_batches(
-                ds, splits["train"], cfg.batch_size, shuffle=True, seed=cfg.seed * 1000 + epoch,
-                rank=dist.rank, world=dist.world,
+                ds,
+                splits["train"],
+                cfg.batch_size,
+                shuffle=True,
+                seed=cfg.seed * 1000 + epoch,
+                rank=dist.rank,
+                world=dist.world,
             ):
                 yield torch.from_numpy(xb), torch.from_numpy(yb).to(device)
 
@@ -256,8 +274,14 @@ def fit(cfg: FitConfig, *, resume: bool = False, log=print) -> dict:
         model.train()
         t0 = time.perf_counter()
         seen, loss_sum, correct = 0, 0.0, 0
-        bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not dist.main,
-                   unit="batch", dynamic_ncols=True, file=sys.stderr)
+        bar = tqdm(
+            total=steps_per_epoch,
+            desc=f"epoch {epoch + 1}/{cfg.epochs}",
+            disable=not dist.main,
+            unit="batch",
+            dynamic_ncols=True,
+            file=sys.stderr,
+        )
         for xb, yb in batches(epoch):
             x = _to_batch(xb, device)
             if cfg.augment:
@@ -274,7 +298,9 @@ def fit(cfg: FitConfig, *, resume: bool = False, log=print) -> dict:
             loss_sum += float(loss.detach()) * n
             correct += int((logits.argmax(1) == yb).sum())
             bar.update(1)
-            bar.set_postfix(loss=f"{loss_sum / seen:.3f}", img_s=f"{seen * dist.world / (time.perf_counter() - t0):.0f}")
+            bar.set_postfix(
+                loss=f"{loss_sum / seen:.3f}", img_s=f"{seen * dist.world / (time.perf_counter() - t0):.0f}"
+            )
         bar.close()
         seconds = time.perf_counter() - t0
         if dist.main:
@@ -311,7 +337,9 @@ def fit(cfg: FitConfig, *, resume: bool = False, log=print) -> dict:
             checkpoint.save(state, run / "last.pt")
             if val["top1"] > best:
                 best = val["top1"]
-                checkpoint.save({k_: state[k_] for k_ in ("model", "net_config", "classes", "epoch")}, run / "best.pt")
+                checkpoint.save(
+                    {k_: state[k_] for k_ in ("model", "net_config", "classes", "epoch")}, run / "best.pt"
+                )
             atomic_write_text(run / "metrics.json", json.dumps({"history": history}, indent=2))
             if cfg.plots:
                 from .plots import plot_history
@@ -322,7 +350,9 @@ def fit(cfg: FitConfig, *, resume: bool = False, log=print) -> dict:
 
     result: dict = {}
     if dist.main:
-        result = _finish(cfg, net, net_cfg, ds, splits, history, device, run, time.perf_counter() - t_start, say)
+        result = _finish(
+            cfg, net, net_cfg, ds, splits, history, device, run, time.perf_counter() - t_start, say
+        )
     if dist.world > 1:
         torch.distributed.barrier()
         torch.distributed.destroy_process_group()
@@ -339,8 +369,16 @@ def _finish(cfg, net, net_cfg, ds, splits, history, device, run, seconds, say) -
     summary = {
         "classes": ds.classes,
         "sources": {s.name: s.kind for s in ds.sources},
-        "counts": {name: {split: int((idx.label == c).sum()) for split, idx in splits.items()} for c, name in enumerate(ds.classes)},
-        "split": {"seed": cfg.seed, "val_frac": cfg.val_frac, "test_frac": cfg.test_frac, "max_per_class": cfg.max_per_class},
+        "counts": {
+            name: {split: int((idx.label == c).sum()) for split, idx in splits.items()}
+            for c, name in enumerate(ds.classes)
+        },
+        "split": {
+            "seed": cfg.seed,
+            "val_frac": cfg.val_frac,
+            "test_frac": cfg.test_frac,
+            "max_per_class": cfg.max_per_class,
+        },
         "epochs": len(history),
         "train_seconds": round(train_seconds, 1),
         "hardware": hardware_description(device),
@@ -378,10 +416,19 @@ def _finish(cfg, net, net_cfg, ds, splits, history, device, run, seconds, say) -
 
 def add_fit_arguments(p) -> None:
     d = FitConfig(data=[], out="")
-    p.add_argument("--data", action="append", required=True, metavar="DIR",
-                   help="folder of <category>.npy bitmaps and/or <category>.ndjson strokes (repeatable)")
-    p.add_argument("--classes", help="comma-separated class names, or a file with one per line (default: all)")
-    p.add_argument("--min-count", type=int, default=d.min_count, help="without --classes: skip smaller categories")
+    p.add_argument(
+        "--data",
+        action="append",
+        required=True,
+        metavar="DIR",
+        help="folder of <category>.npy bitmaps and/or <category>.ndjson strokes (repeatable)",
+    )
+    p.add_argument(
+        "--classes", help="comma-separated class names, or a file with one per line (default: all)"
+    )
+    p.add_argument(
+        "--min-count", type=int, default=d.min_count, help="without --classes: skip smaller categories"
+    )
     p.add_argument("--out", required=True, help="run folder (config, checkpoints, metrics, plots)")
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
@@ -397,7 +444,9 @@ def add_fit_arguments(p) -> None:
     p.add_argument("--dropout", type=float, default=d.dropout)
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--init-from", metavar="MODEL", help="fine-tune from a checkpoint (.pt) or Inkling model (.onnx)")
+    p.add_argument(
+        "--init-from", metavar="MODEL", help="fine-tune from a checkpoint (.pt) or Inkling model (.onnx)"
+    )
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT/last.pt")
     p.add_argument("--no-plots", action="store_true")
     p.add_argument("--export", metavar="MODEL.onnx", help="export the trained model to this ONNX file")
@@ -410,13 +459,27 @@ def config_from_args(args) -> FitConfig:
 
         classes = read_class_list(args.classes)
     return FitConfig(
-        data=args.data, out=args.out, classes=classes, min_count=args.min_count, epochs=args.epochs,
-        batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, seed=args.seed,
-        val_frac=args.val_frac, test_frac=args.test_frac, max_per_class=args.max_per_class,
+        data=args.data,
+        out=args.out,
+        classes=classes,
+        min_count=args.min_count,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        seed=args.seed,
+        val_frac=args.val_frac,
+        test_frac=args.test_frac,
+        max_per_class=args.max_per_class,
         widths=[int(v) for v in args.widths.split(",")],
         convs_per_block=[int(v) for v in args.convs_per_block.split(",")],
-        embedding_dim=args.embedding_dim, dropout=args.dropout, augment=not args.no_augment,
-        device=args.device, init_from=args.init_from, plots=not args.no_plots, export=args.export,
+        embedding_dim=args.embedding_dim,
+        dropout=args.dropout,
+        augment=not args.no_augment,
+        device=args.device,
+        init_from=args.init_from,
+        plots=not args.no_plots,
+        export=args.export,
     )
 
 

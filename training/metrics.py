@@ -5,14 +5,23 @@ from __future__ import annotations
 import numpy as np
 
 
-def classification_report(logits: np.ndarray, labels: np.ndarray, classes: list[str], top_pairs: int = 15) -> dict:
+def classification_report(
+    logits: np.ndarray, labels: np.ndarray, classes: list[str], top_pairs: int = 15
+) -> dict:
     logits = np.asarray(logits)
     labels = np.asarray(labels)
     k = len(classes)
     n = len(labels)
     report: dict = {"n": int(n)}
     if n == 0:
-        return report | {"top1": 0.0, "top3": 0.0, "top5": 0.0, "per_class": {}, "confusion": [], "confused_pairs": []}
+        return report | {
+            "top1": 0.0,
+            "top3": 0.0,
+            "top5": 0.0,
+            "per_class": {},
+            "confusion": [],
+            "confused_pairs": [],
+        }
     order = np.argsort(-logits, axis=1)
     for t in (1, 3, 5):
         report[f"top{t}"] = float((order[:, : min(t, k)] == labels[:, None]).any(axis=1).mean())
@@ -21,7 +30,10 @@ def classification_report(logits: np.ndarray, labels: np.ndarray, classes: list[
     np.add.at(confusion, (labels, pred), 1)
     support = confusion.sum(axis=1)
     report["per_class"] = {
-        classes[c]: {"n": int(support[c]), "top1": float(confusion[c, c] / support[c]) if support[c] else None}
+        classes[c]: {
+            "n": int(support[c]),
+            "top1": float(confusion[c, c] / support[c]) if support[c] else None,
+        }
         for c in range(k)
     }
     report["confusion"] = confusion.tolist()
@@ -32,8 +44,14 @@ def classification_report(logits: np.ndarray, labels: np.ndarray, classes: list[
         true, guess = divmod(int(flat), k)
         if off[true, guess] == 0:
             break
-        pairs.append({"true": classes[true], "predicted": classes[guess], "count": int(off[true, guess]),
-                      "share": float(off[true, guess] / support[true])})
+        pairs.append(
+            {
+                "true": classes[true],
+                "predicted": classes[guess],
+                "count": int(off[true, guess]),
+                "share": float(off[true, guess] / support[true]),
+            }
+        )
     report["confused_pairs"] = pairs
     return report
 

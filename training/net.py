@@ -43,7 +43,7 @@ class SketchNet(nn.Module):
         self.cfg = cfg
         layers: list[nn.Module] = []
         cin = 1
-        for width, n in zip(cfg.widths, cfg.convs_per_block):
+        for width, n in zip(cfg.widths, cfg.convs_per_block, strict=True):
             for _ in range(n):
                 layers += _conv(cin, width)
                 cin = width

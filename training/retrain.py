@@ -23,7 +23,7 @@ MIN_COUNT = 400
 # The settings of the shipped model. Change them here, retrain, and commit model + card together.
 DEFAULT_SETTINGS = dict(
     min_count=MIN_COUNT,
-    epochs=14,
+    epochs=12,
     batch_size=256,
     lr=3e-3,
     weight_decay=5e-4,
@@ -93,7 +93,13 @@ def model_card(metrics: dict, command: str, model_path: Path) -> str:
             f"| {name} | {s['sources'][name]} | {c['train']} | {c['val']} | {c['test']} | "
             f"{'-' if acc is None else f'{acc:.1%}'} |"
         )
-    lines += ["", "## Most confused pairs (test split)", "", "| true | predicted | count | share of true |", "|---|---|---:|---:|"]
+    lines += [
+        "",
+        "## Most confused pairs (test split)",
+        "",
+        "| true | predicted | count | share of true |",
+        "|---|---|---:|---:|",
+    ]
     for p in test["confused_pairs"][:15]:
         lines.append(f"| {p['true']} | {p['predicted']} | {p['count']} | {p['share']:.1%} |")
     lines += [
@@ -109,9 +115,14 @@ def model_card(metrics: dict, command: str, model_path: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m training.retrain", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", required=True, help="the Quick, Draw! data folder (e.g. ../shared/data/quickdraw)")
+    p = argparse.ArgumentParser(
+        prog="python -m training.retrain",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--data", required=True, help="the Quick, Draw! data folder (e.g. ../shared/data/quickdraw)"
+    )
     p.add_argument("--run", default="runs/default", help="run folder for checkpoints, metrics and plots")
     p.add_argument("--out", default=str(ROOT / "resources" / "models" / "default.onnx"))
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
@@ -125,7 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     command = f"python -m training.retrain --data {args.data}"
     atomic_write_text(out.with_name("MODEL_CARD.md"), model_card(metrics, command, out))
-    atomic_write_text(out.with_name("default.metrics.json"), json.dumps({k: metrics[k] for k in ("summary", "test")}, indent=1))
+    atomic_write_text(
+        out.with_name("default.metrics.json"),
+        json.dumps({k: metrics[k] for k in ("summary", "test")}, indent=1),
+    )
     print(f"wrote {out} and {out.with_name('MODEL_CARD.md')}")
     return 0
 

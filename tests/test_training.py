@@ -1,0 +1,272 @@
+"""Training end to end on real data, on CPU, small enough for CI: fit, export, eval, resume, DDP, errors."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="training tests need the 'train' extra (torch)")
+
+from model.classifier import Classifier, load_model  # noqa: E402
+from model.contract import ModelError  # noqa: E402
+from training import checkpoint  # noqa: E402
+from training.cli import main as train_main  # noqa: E402
+from training.data import DataError, Dataset, make_splits  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+CLASSES = "apple,banana,monkey"  # monkey has no bitmaps: it comes from rendered strokes
+TINY = [
+    "--max-per-class",
+    "240",
+    "--widths",
+    "16,32,64",
+    "--embedding-dim",
+    "64",
+    "--batch-size",
+    "64",
+    "--no-plots",
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(quickdraw_dir, tmp_path_factory):
+    run = tmp_path_factory.mktemp("run")
+    model = run / "tiny.onnx"
+    code = train_main(
+        [
+            "fit",
+            "--data",
+            str(quickdraw_dir),
+            "--classes",
+            CLASSES,
+            "--epochs",
+            "4",
+            "--lr",
+            "5e-3",
+            "--out",
+            str(run),
+            "--export",
+            str(model),
+            *TINY,
+        ]
+    )
+    assert code == 0
+    return run, model
+
+
+def test_fit_learns_and_writes_a_run_folder(tiny_run):
+    run, _ = tiny_run
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert [h["epoch"] for h in metrics["history"]] == [1, 2, 3, 4]
+    assert metrics["test"]["top1"] > 0.75  # chance is 0.33
+    assert all(h["images_per_sec"] > 0 for h in metrics["history"])
+    config = json.loads((run / "config.json").read_text())
+    assert config["classes"] == CLASSES.split(",")
+    assert config["sources"]["monkey"]["kind"] == "strokes" and config["sources"]["apple"]["kind"] == "bitmap"
+    for name in ("last.pt", "best.pt", "final.pt"):
+        assert (run / name).exists()
+
+
+def test_plots_are_written(tmp_path):
+    from training.plots import plot_confusion, plot_history
+
+    history = [
+        {
+            "epoch": e,
+            "train_loss": 1 / e,
+            "val_loss": 1.2 / e,
+            "train_top1": 0.5,
+            "val_top1": 0.6,
+            "val_top3": 0.9,
+            "lr": 1e-3,
+        }
+        for e in (1, 2)
+    ]
+    plot_history(history, tmp_path)
+    plot_confusion(np.array([[5, 1], [2, 7]]), ["a", "b"], tmp_path / "confusion.png")
+    for name in ("curves.png", "lr.png", "confusion.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_export_contract_and_parity(tiny_run, quickdraw_dir):
+    run, model = tiny_run
+    clf = Classifier(model)
+    assert clf.classes == CLASSES.split(",")  # class order is stable and written into the model
+    meta = clf.meta
+    assert meta.embedding_dim == 64 and meta.preprocessing["renderer"] == "model.raster"
+    assert meta.training["split"]["seed"] == 0 and "test" in meta.training
+    assert meta.head["W"].shape == (64, 3) and meta.base_embeddings["embedding"].shape[1] == 64
+    inputs = {i.name: i.shape for i in clf.session.get_inputs()}
+    assert inputs["image"][1:] == [1, 28, 28] and not isinstance(inputs["image"][0], int)  # dynamic batch
+
+    # onnxruntime and torch agree on real drawings, and the head in the metadata reproduces the logits.
+    state = checkpoint.load(run / "final.pt")
+    net, _ = checkpoint.build_model(state)
+    net.eval()
+    images = np.load(quickdraw_dir / "bitmaps" / "apple.npy", mmap_mode="r")[:50].reshape(-1, 28, 28)
+    logits, emb = clf.run(images)
+    with torch.no_grad():
+        ref_logits, ref_emb = net(torch.from_numpy(images.astype(np.float32) / 255).unsqueeze(1))
+    np.testing.assert_allclose(logits, ref_logits.numpy(), atol=1e-4, rtol=1e-4)
+    np.testing.assert_allclose(emb, ref_emb.numpy(), atol=1e-4, rtol=1e-4)
+    np.testing.assert_allclose(emb @ meta.head["W"] + meta.head["b"], logits, atol=1e-4)
+
+
+def test_eval_reports_topk_per_class_and_confusions(tiny_run, quickdraw_dir, tmp_path, capsys):
+    _, model = tiny_run
+    out = tmp_path / "eval.json"
+    assert train_main(["eval", str(model), "--data", str(quickdraw_dir), "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["n"] == 3 * 24  # the model's own test split, rebuilt from its metadata
+    assert report["top1"] <= report["top3"] <= report["top5"] == 1.0
+    assert set(report["per_class"]) == set(CLASSES.split(","))
+    text = capsys.readouterr().out
+    assert "top-1:" in text and "monkey" in text
+
+
+def test_splits_are_deterministic_disjoint_and_stable_when_classes_are_added():
+    a = make_splits(["x", "y"], [100, 50], seed=3)
+    b = make_splits(["x", "y"], [100, 50], seed=3)
+    c = make_splits(["x", "y", "z"], [100, 50, 70], seed=3)
+    for split in ("train", "val", "test"):
+        assert np.array_equal(a[split].row, b[split].row)
+        assert np.array_equal(a[split].row[a[split].label == 0], c[split].row[c[split].label == 0])
+    for cls, n in ((0, 100), (1, 50)):
+        rows = [set(a[s].row[a[s].label == cls]) for s in ("train", "val", "test")]
+        assert sum(map(len, rows)) == n and not (rows[0] & rows[1] or rows[0] & rows[2] or rows[1] & rows[2])
+    assert (
+        make_splits(["x"], [100], seed=4)["test"].row.tolist() != a["test"].row[a["test"].label == 0].tolist()
+    )
+
+
+def test_missing_category_and_bad_files_are_clear_errors(quickdraw_dir, tmp_path):
+    with pytest.raises(DataError, match=r"'aple'.*did you mean 'apple'"):
+        Dataset.load([quickdraw_dir], ["aple"])
+    (tmp_path / "empty.npy").write_bytes(b"")
+    np.save(tmp_path / "floats.npy", np.zeros((3, 784), dtype=np.float32))
+    np.save(tmp_path / "nothing.npy", np.zeros((0, 784), dtype=np.uint8))
+    good = np.zeros((4, 784), dtype=np.uint8)
+    np.save(tmp_path / "truncated.npy", good)
+    data = (tmp_path / "truncated.npy").read_bytes()
+    (tmp_path / "truncated.npy").write_bytes(data[: len(data) - 100])
+    (tmp_path / "blank.ndjson").write_text("{broken\n")
+    for name, fragment in [
+        ("empty", "not a readable"),
+        ("floats", "expected uint8"),
+        ("nothing", "no drawings"),
+        ("truncated", "not a readable"),
+        ("blank", "no readable drawings"),
+    ]:
+        with pytest.raises(DataError, match=fragment):
+            Dataset.load([tmp_path], [name])
+    assert (
+        train_main(
+            ["fit", "--data", str(tmp_path), "--classes", "floats,empty", "--out", str(tmp_path / "r")]
+        )
+        == 2
+    )
+
+
+def test_foreign_model_files_are_rejected(tmp_path, tiny_run):
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(os.urandom(2000))
+    with pytest.raises(ModelError, match="not a valid ONNX model"):
+        load_model(junk)
+    import onnx
+
+    proto = onnx.load(str(tiny_run[1]))
+    del proto.metadata_props[:]
+    foreign = tmp_path / "foreign.onnx"
+    foreign.write_bytes(proto.SerializeToString())
+    with pytest.raises(ModelError, match="not an Inkling model"):
+        load_model(foreign)
+    with pytest.raises(ModelError, match="not found"):
+        load_model(tmp_path / "missing.onnx")
+
+
+def _fit_cmd(quickdraw_dir, out, epochs, *extra):
+    return [
+        sys.executable,
+        "-m",
+        "training",
+        "fit",
+        "--data",
+        str(quickdraw_dir),
+        "--classes",
+        CLASSES,
+        "--epochs",
+        str(epochs),
+        "--out",
+        str(out),
+        *TINY,
+        *extra,
+    ]
+
+
+def test_resume_after_the_run_is_killed(quickdraw_dir, tmp_path):
+    run = tmp_path / "run"
+    proc = subprocess.Popen(
+        _fit_cmd(quickdraw_dir, run, 4),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while not (run / "last.pt").exists():
+            assert proc.poll() is None, "the run ended before its first checkpoint"
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGKILL)  # no chance to clean up, like a power cut
+    finally:
+        proc.wait()
+    done_before = checkpoint.load(run / "last.pt")["epoch"]
+    assert 1 <= done_before < 4
+    result = subprocess.run(
+        _fit_cmd(quickdraw_dir, run, 4, "--resume"), cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"resumed from {run / 'last.pt'} after epoch {done_before}" in result.stdout
+    history = json.loads((run / "metrics.json").read_text())["history"]
+    assert [h["epoch"] for h in history] == [1, 2, 3, 4]
+
+
+def test_distributed_data_parallel_with_two_cpu_processes(quickdraw_dir, tmp_path):
+    run = tmp_path / "ddp"
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "training",
+        "fit",
+        "--data",
+        str(quickdraw_dir),
+        "--classes",
+        CLASSES,
+        "--epochs",
+        "4",
+        "--out",
+        str(run),
+        *TINY,
+        "--batch-size",
+        "32",
+    ]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    history = json.loads((run / "metrics.json").read_text())["history"]
+    assert len(history) == 4 and history[-1]["val_top1"] > 0.6
+    # Both ranks trained on half of the data each: one rank wrote, and the weights are one model's.
+    state = checkpoint.load(run / "final.pt")
+    assert state["epoch"] == 4 and not any(k.startswith("module.") for k in state["model"])
