@@ -270,3 +270,43 @@ def test_distributed_data_parallel_with_two_cpu_processes(quickdraw_dir, tmp_pat
     # Both ranks trained on half of the data each: one rank wrote, and the weights are one model's.
     state = checkpoint.load(run / "final.pt")
     assert state["epoch"] == 4 and not any(k.startswith("module.") for k in state["model"])
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, ("echo pwned",))
+
+
+def test_checkpoints_never_unpickle_code(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"model": {}, "net_config": {}, "payload": _Evil()}, path)
+    with pytest.raises(ValueError, match="not a readable Inkling checkpoint"):
+        checkpoint.load(path)
+
+
+def test_large_datasets_stream_from_memory_maps(quickdraw_dir, tmp_path):
+    from training.data import iterate_batches
+    from training.fit import FitConfig, fit
+
+    ds = Dataset.load([quickdraw_dir], ["apple", "banana"])
+    train = ds.split(0, max_per_class=100)["train"]
+    seen = []
+    for images, labels in iterate_batches(ds, train, 32, shuffle=True, seed=1):
+        assert images.dtype == np.uint8 and images.shape[1:] == (28, 28) and len(images) == len(labels)
+        seen.append(labels)
+    assert sum(map(len, seen)) == len(train)
+    # The training loop takes that path when the data does not fit the in-memory budget.
+    cfg = FitConfig(
+        data=[str(quickdraw_dir)],
+        out=str(tmp_path / "run"),
+        classes=["apple", "banana"],
+        epochs=2,
+        max_per_class=150,
+        widths=[8, 16, 16],
+        embedding_dim=16,
+        batch_size=32,
+        plots=False,
+        in_memory_gb=0.0,
+    )
+    metrics = fit(cfg, log=lambda *a: None)
+    assert len(metrics["history"]) == 2 and metrics["test"]["n"] == 30
