@@ -457,7 +457,7 @@ def config_from_args(args) -> FitConfig:
     if args.classes:
         from .categories import read_class_list
 
-        classes = read_class_list(args.classes)
+        classes = read_class_list(args.classes, resolve=False)  # custom classes are allowed too
     return FitConfig(
         data=args.data,
         out=args.out,
