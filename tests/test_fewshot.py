@@ -5,7 +5,7 @@ import time
 import numpy as np
 import pytest
 
-from model.fewshot import FitOptions, drawing_seed, fit_head, jitter, single_threaded_blas
+from model.fewshot import FitOptions, calibrate_bias, drawing_seed, fit_head, jitter, single_threaded_blas
 
 D, K, C = 64, 20, 5
 
@@ -62,6 +62,39 @@ def test_optimisation_improves_on_the_prototype_start(world):
     assert accuracy(fitted.W, fitted.b, test_x, test_y, base) >= accuracy(
         start.W, start.b, test_x, test_y, base
     )
+
+
+def test_base_budget_limits_what_new_classes_take_from_the_base():
+    g = Gaussians(seed=3)
+    g.mu[K:] = 0.7 * g.mu[:C] + 0.5 * g.mu[K:]  # new classes that look like base classes
+    base_x, base_y = g.sample(range(K), 200)
+    new_x, new_y = g.sample(range(K, K + C), 10)
+    new_y -= K
+    test_x, test_y = g.sample(range(K + C), 200)
+    base = test_y < K
+    before = accuracy(g.W0, g.b0, test_x, test_y, base)
+    free = fit_head(g.W0, g.b0, base_x, base_y, new_x, new_y, C, FitOptions(base_budget=None))
+    held = fit_head(g.W0, g.b0, base_x, base_y, new_x, new_y, C, FitOptions(base_budget=0.0))
+    assert free.bias_shift == 0 and held.bias_shift < 0
+    free_base = accuracy(free.W, free.b, test_x, test_y, base)
+    held_base = accuracy(held.W, held.b, test_x, test_y, base)
+    assert free_base < before - 0.005 and held_base >= before - 0.002
+    assert accuracy(held.W, held.b, test_x, test_y, ~base) > 2 / (K + C)  # fewer, but still learned
+
+
+def test_calibrate_bias_is_exact_on_its_drawings():
+    # 1 base class, 1 new one; the base head gets all 100 drawings right, the new class outscores it
+    # on 10 of them by margins 1..10
+    x = np.zeros((100, 2), dtype=np.float32)
+    x[:10, 1] = np.arange(1, 11)
+    W = np.array([[0.0, 0.0], [0.0, 2.0]], dtype=np.float32)  # new logit 2 * x1, base logit 0
+    b = np.array([0.0, 0.0], dtype=np.float32)
+    y = np.zeros(100, dtype=np.int64)
+    assert calibrate_bias(W, b, 1, x, y, budget=0.10) == 0.0  # 10 lost, 10 allowed
+    shift = calibrate_bias(W, b, 1, x, y, budget=0.05)  # keep only the 5 widest margins lost
+    lost = ((x @ W + b + [0, shift]).argmax(1) == 1).sum()
+    assert lost == 5 and -12 < shift < -10
+    assert calibrate_bias(W, b, 1, x, y, budget=0.0) < -20
 
 
 def test_base_pull_lets_base_columns_move_only_a_little(world):
