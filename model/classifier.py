@@ -31,15 +31,16 @@ class Classifier:
     ``embedding @ W + b`` over ``classes``.
     """
 
-    def __init__(self, path: str | os.PathLike, *, threads: int = 1, head=None):
+    def __init__(self, path: str | os.PathLike, *, threads: int = 1, head=None, data: bytes | None = None):
         import onnxruntime as ort  # imported here so that `import model` stays cheap
 
         self.path = Path(path)
         source = str(self.path)
-        try:
-            data = self.path.read_bytes()
-        except OSError as exc:
-            raise ModelError(f"cannot read model {source}: {exc.strerror or exc}") from None
+        if data is None:
+            try:
+                data = self.path.read_bytes()
+            except OSError as exc:
+                raise ModelError(f"cannot read model {source}: {exc.strerror or exc}") from None
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
@@ -62,6 +63,11 @@ class Classifier:
         self.classes: list[str] = list(self.base_classes)
         if head is not None:
             self.set_head(*head)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, source: str, **kwargs) -> Classifier:
+        """A model held in memory (e.g. inside a class-set file); ``source`` names it in messages."""
+        return cls(source, data=data, **kwargs)
 
     def set_head(self, W: np.ndarray, b: np.ndarray, classes: list[str]) -> None:
         W = np.asarray(W, dtype=np.float32)

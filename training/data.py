@@ -267,3 +267,30 @@ def iterate_batches(
             yield item
     finally:
         stop.set()
+
+
+def load_model_test_split(model_path, data_dirs, split: str = "test", *, log=print):
+    """A model's own held-out drawings, rebuilt from the split settings stored in its metadata.
+
+    Returns (images uint8 (N, 28, 28), labels (N,) indices into the model's classes, classes).
+    """
+    from model.classifier import load_model
+    from model.contract import ModelError
+
+    clf = load_model(model_path)
+    s = clf.meta.training.get("split")
+    if not s:
+        raise ModelError(f"{model_path} does not record its split")
+    ds = Dataset.load(data_dirs, clf.base_classes, log=log)
+    index = ds.split(s["seed"], s["val_frac"], s["test_frac"], s.get("max_per_class"))[split]
+    return ds.gather(index), index.label, list(ds.classes)
+
+
+def load_default_test_split(data_dir=None, *, log=print):
+    """The bundled default model's test split (data from INKLING_QUICKDRAW_DIR unless given)."""
+    from model.classifier import default_model_path
+
+    data_dir = data_dir or os.environ.get("INKLING_QUICKDRAW_DIR")
+    if not data_dir:
+        raise DataError("set INKLING_QUICKDRAW_DIR (or pass data_dir) to the Quick, Draw! data folder")
+    return load_model_test_split(default_model_path(), [data_dir], log=log)
