@@ -18,6 +18,7 @@ from model.contract import ModelError  # noqa: E402
 from training import checkpoint  # noqa: E402
 from training.cli import main as train_main  # noqa: E402
 from training.data import DataError, Dataset, make_splits  # noqa: E402
+from training.net import MirrorAveraged  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CLASSES = "apple,banana,monkey"  # monkey has no bitmaps: it comes from rendered strokes
@@ -101,6 +102,7 @@ def test_export_contract_and_parity(tiny_run, quickdraw_dir):
     meta = clf.meta
     assert meta.embedding_dim == 64 and meta.preprocessing["renderer"] == "model.raster"
     assert meta.training["split"]["seed"] == 0 and "test" in meta.training
+    assert {"val_top1_plain", "val_top1_mirror_averaged"} <= set(meta.training)
     assert meta.head["W"].shape == (64, 3) and meta.base_embeddings["embedding"].shape[1] == 64
     inputs = {i.name: i.shape for i in clf.session.get_inputs()}
     assert inputs["image"][1:] == [1, 28, 28] and not isinstance(inputs["image"][0], int)  # dynamic batch
@@ -108,6 +110,8 @@ def test_export_contract_and_parity(tiny_run, quickdraw_dir):
     # onnxruntime and torch agree on real drawings, and the head in the metadata reproduces the logits.
     state = checkpoint.load(run / "final.pt")
     net, _ = checkpoint.build_model(state)
+    if state["summary"]["mirror_average"]:  # chosen by validation accuracy
+        net = MirrorAveraged(net)
     net.eval()
     images = np.load(quickdraw_dir / "bitmaps" / "apple.npy", mmap_mode="r")[:50].reshape(-1, 28, 28)
     logits, emb = clf.run(images)

@@ -18,7 +18,7 @@ from model.contract import INPUT, OUTPUT_EMBEDDING, OUTPUT_LOGITS, PREPROCESSING
 from model.strokes import atomic_write_bytes
 
 from . import checkpoint
-from .net import SketchNet
+from .net import MirrorAveraged, SketchNet
 
 TOLERANCE = 1e-4
 OPSET = 17
@@ -29,7 +29,7 @@ class ExportError(RuntimeError):
 
 
 def export_onnx(
-    net: SketchNet,
+    net: SketchNet | MirrorAveraged,
     classes: list[str],
     out: str | Path,
     *,
@@ -120,6 +120,8 @@ def export_checkpoint(ckpt_path: str | Path, out: str | Path, *, log=print) -> P
     if "samples" not in state:
         raise ExportError(f"{ckpt_path} has no held-out samples to verify against: export a run's final.pt")
     net, _ = checkpoint.build_model(state)
+    if state.get("summary", {}).get("mirror_average"):
+        net = MirrorAveraged(net)
     return export_onnx(
         net,
         state["classes"],

@@ -26,7 +26,7 @@ from . import checkpoint
 from .augment import augment
 from .data import DataError, Dataset, SplitIndex, iterate_batches
 from .metrics import classification_report
-from .net import NetConfig, SketchNet, count_parameters
+from .net import MirrorAveraged, NetConfig, SketchNet, count_parameters
 
 SAMPLES_PER_CLASS = 32  # held-out drawings kept with the model: export checks and few-shot memory
 
@@ -57,6 +57,7 @@ class FitConfig:
     render_workers: int | None = None
     plots: bool = True
     export: str | None = None
+    mirror_average: str = "auto"  # test-time mirror averaging: "on", "off", or "auto" (if validation gains)
 
 
 # --- distributed plumbing ---------------------------------------------------------------------------
@@ -359,10 +360,24 @@ def fit(cfg: FitConfig, *, resume: bool = False, log=print) -> dict:
     return result
 
 
+def _choose_mirror(cfg, net, ds, splits, device, say) -> tuple[bool, dict]:
+    """Decide on test-time mirror averaging by validation accuracy (never by the test split)."""
+    if cfg.mirror_average in ("on", "off"):
+        return cfg.mirror_average == "on", {}
+    x_val = ds.gather(splits["val"])
+    plain = classification_report(predict(net, x_val, device)[0], splits["val"].label, ds.classes)["top1"]
+    mirrored = classification_report(
+        predict(MirrorAveraged(net), x_val, device)[0], splits["val"].label, ds.classes
+    )["top1"]
+    say(f"validation top-1: {plain:.4f} plain, {mirrored:.4f} averaged with the mirror image")
+    return mirrored > plain, {"val_top1_plain": plain, "val_top1_mirror_averaged": mirrored}
+
+
 def _finish(cfg, net, net_cfg, ds, splits, history, device, run, seconds, say) -> dict:
     """Test-split report, plots, the final checkpoint with held-out samples, and the ONNX export."""
+    mirror, mirror_evidence = _choose_mirror(cfg, net, ds, splits, device, say)
     x_test = ds.gather(splits["test"])
-    test_logits, _ = predict(net, x_test, device)
+    test_logits, _ = predict(MirrorAveraged(net) if mirror else net, x_test, device)
     test = classification_report(test_logits, splits["test"].label, ds.classes)
     say(f"test: top-1 {test['top1']:.4f}, top-3 {test['top3']:.4f}, top-5 {test['top5']:.4f}")
     train_seconds = sum(h["seconds"] for h in history)
@@ -386,6 +401,8 @@ def _finish(cfg, net, net_cfg, ds, splits, history, device, run, seconds, say) -
         "test": {k: test[k] for k in ("top1", "top3", "top5", "n")},
         "val_top1": history[-1]["val_top1"] if history else None,
         "parameters": count_parameters(net),
+        "mirror_average": mirror,
+        **mirror_evidence,
     }
     metrics = {"history": history, "test": test, "summary": summary}
     atomic_write_text(run / "metrics.json", json.dumps(metrics, indent=2))
@@ -449,6 +466,12 @@ def add_fit_arguments(p) -> None:
     )
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT/last.pt")
     p.add_argument("--no-plots", action="store_true")
+    p.add_argument(
+        "--mirror-average",
+        default="auto",
+        choices=["auto", "on", "off"],
+        help="average predictions over the drawing and its mirror image (auto: if validation accuracy gains)",
+    )
     p.add_argument("--export", metavar="MODEL.onnx", help="export the trained model to this ONNX file")
 
 
@@ -478,6 +501,7 @@ def config_from_args(args) -> FitConfig:
         augment=not args.no_augment,
         device=args.device,
         init_from=args.init_from,
+        mirror_average=args.mirror_average,
         plots=not args.no_plots,
         export=args.export,
     )

@@ -66,5 +66,24 @@ class SketchNet(nn.Module):
         return self.classifier(self.dropout(emb)), emb
 
 
+class MirrorAveraged(nn.Module):
+    """Test-time augmentation: average the outputs for a drawing and its mirror image.
+
+    The classifier is linear, so the averaged logits are still ``embedding @ W + b`` of the averaged
+    embedding, and few-shot heads on the embedding stay consistent with the model's own logits.
+    """
+
+    def __init__(self, net: SketchNet):
+        super().__init__()
+        self.net = net
+        self.cfg = net.cfg
+        self.classifier = net.classifier
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        b = x.shape[0]
+        logits, emb = self.net(torch.cat([x, torch.flip(x, dims=[3])]))
+        return (logits[:b] + logits[b:]) / 2, (emb[:b] + emb[b:]) / 2
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
