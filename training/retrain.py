@@ -43,6 +43,16 @@ ATTRIBUTION = (
 )
 
 
+def _mirror_line(s: dict) -> str:
+    used = "yes" if s.get("mirror_average") else "no"
+    if "val_top1_plain" not in s:
+        return used
+    return (
+        f"{used} (chosen on validation: {s['val_top1_plain']:.2%} plain, "
+        f"{s['val_top1_mirror_averaged']:.2%} averaged with the mirror image)"
+    )
+
+
 def model_card(metrics: dict, command: str, model_path: Path) -> str:
     s = metrics["summary"]
     test = metrics["test"]
@@ -64,6 +74,7 @@ def model_card(metrics: dict, command: str, model_path: Path) -> str:
         f"| split | per class, seed {s['split']['seed']}: {1 - s['split']['val_frac'] - s['split']['test_frac']:.0%} "
         f"train / {s['split']['val_frac']:.0%} validation / {s['split']['test_frac']:.0%} test |",
         f"| epochs | {s['epochs']} |",
+        f"| test-time mirror averaging | {_mirror_line(s)} |",
         f"| training time | {s['train_seconds'] / 60:.1f} min |",
         f"| hardware | {s['hardware']} |",
         f"| torch | {s['torch']} |",
