@@ -314,3 +314,27 @@ def test_large_datasets_stream_from_memory_maps(quickdraw_dir, tmp_path):
     )
     metrics = fit(cfg, log=lambda *a: None)
     assert len(metrics["history"]) == 2 and metrics["test"]["n"] == 30
+
+
+def test_fine_tuning_starts_from_an_exported_models_weights(tiny_run, quickdraw_dir):
+    from training.fit import _init_weights
+    from training.net import NetConfig, SketchNet
+
+    run, model = tiny_run
+    state = checkpoint.load(run / "final.pt")
+    net = SketchNet(NetConfig.from_dict(state["net_config"]))
+    messages = []
+    _init_weights(net, str(model), messages.append)
+    assert messages and messages[0].startswith("initialised")
+    net.eval()
+    images = np.load(quickdraw_dir / "bitmaps" / "banana.npy", mmap_mode="r")[:40].reshape(-1, 28, 28)
+    clf = Classifier(model)
+    with torch.no_grad():
+        logits, _ = net(torch.from_numpy(images.astype(np.float32) / 255).unsqueeze(1))
+    if clf.meta.training["mirror_average"]:
+        with torch.no_grad():
+            logits = (
+                logits + net(torch.from_numpy(images[:, :, ::-1].astype(np.float32) / 255).unsqueeze(1))[0]
+            ) / 2
+    # Same function as the model it came from, batch norms folded and all.
+    np.testing.assert_allclose(logits.numpy(), clf.run(images)[0], atol=1e-4)

@@ -150,14 +150,8 @@ def _sample_index(index: SplitIndex, num_classes: int, per_class: int) -> SplitI
 
 def _init_weights(net: SketchNet, path: str, log) -> None:
     """Start from another model's weights (fine-tuning); layers whose shapes differ keep their init."""
-    if path.endswith(".onnx"):
-        import onnx
-        from onnx import numpy_helper
-
-        src = {
-            i.name: torch.from_numpy(numpy_helper.to_array(i).copy())
-            for i in onnx.load(path).graph.initializer
-        }
+    if str(path).endswith(".onnx"):
+        src = _weights_from_onnx(net, path)
     else:
         src = checkpoint.load(path)["model"]
     own = net.state_dict()
@@ -165,6 +159,34 @@ def _init_weights(net: SketchNet, path: str, log) -> None:
     own.update(taken)
     net.load_state_dict(own)
     log(f"initialised {len(taken)}/{len(own)} tensors from {path}")
+
+
+def _weights_from_onnx(net: SketchNet, path: str) -> dict[str, torch.Tensor]:
+    """A state dict from an exported Inkling model.
+
+    The exporter folds each batch norm into the convolution before it (W' = W * g / s, b' = beta - mu * g / s),
+    so the convolutions take the folded weights and each batch norm becomes the identity plus b'.
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    proto = onnx.load(path)
+    inits = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in proto.graph.initializer}
+    out = {k.removeprefix("net."): v for k, v in inits.items() if not k.startswith("onnx::")}
+    convs = [n for n in proto.graph.node if n.op_type == "Conv"]
+    names = [name for name, m in net.features.named_modules() if isinstance(m, torch.nn.Conv2d)]
+    if len(convs) != len(names):
+        return out
+    for node, name in zip(convs, names, strict=True):
+        bn = f"features.{int(name) + 1}"
+        weight = inits[node.input[1]]
+        bias = inits[node.input[2]] if len(node.input) > 2 else torch.zeros(weight.shape[0])
+        out[f"features.{name}.weight"] = weight
+        out[f"{bn}.weight"] = torch.ones_like(bias)
+        out[f"{bn}.bias"] = bias
+        out[f"{bn}.running_mean"] = torch.zeros_like(bias)
+        out[f"{bn}.running_var"] = torch.full_like(bias, 1.0 - 1e-5)  # so that sqrt(var + eps) == 1
+    return out
 
 
 def fit(cfg: FitConfig, *, resume: bool = False, log=print) -> dict:
