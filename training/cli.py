@@ -13,6 +13,7 @@ SUBCOMMAND_MODULES = [
     "training.evaluate",
     "training.export",
     "training.teach",
+    "training.references",
 ]
 
 
