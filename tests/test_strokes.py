@@ -103,3 +103,22 @@ def test_simplify_is_google_like(quickdraw_dir):
         assert abs(len(ours) - len(theirs)) <= max(4, 0.25 * len(theirs))
         dist = np.sqrt(((ours[:, None, :] - theirs[None, :, :]) ** 2).sum(-1)).min(axis=1)
         assert np.median(dist) <= 3.0
+
+
+def test_full_disk_keeps_the_old_file_and_leaves_no_temp(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from model import strokes
+
+    target = tmp_path / "drawing.ndjson"
+    target.write_text("old contents\n")
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(strokes.os, "fsync", no_space)
+    with pytest.raises(OSError, match="No space left"):
+        write_ndjson(target, [DrawingRecord([np.array([[0.0, 0.0], [1.0, 1.0]])])])
+    assert target.read_text() == "old contents\n"
+    assert os.listdir(tmp_path) == ["drawing.ndjson"]
