@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -92,6 +93,9 @@ def model_card(metrics: dict, command: str, model_path: Path) -> str:
         "Bitmaps are Google's official `numpy_bitmap` renderings; classes without bitmaps are rendered from "
         "Google's stroke files with `model.raster`, the renderer the app uses on live drawings.",
         "",
+        f"Training curves: [{model_path.stem}.curves.png]({model_path.stem}.curves.png); "
+        f"confusion matrix: [{model_path.stem}.confusion.png]({model_path.stem}.confusion.png).",
+        "",
         "## Per-class accuracy (test split)",
         "",
         "| class | source | train | val | test | test top-1 |",
@@ -146,6 +150,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0  # not rank 0
     out = Path(args.out)
     command = f"python -m training.retrain --data {args.data}"
+    # The plots travel with the model card.
+    for plot in ("curves.png", "confusion.png"):
+        if (Path(args.run) / plot).exists():
+            shutil.copyfile(Path(args.run) / plot, out.with_name(f"{out.stem}.{plot}"))
     atomic_write_text(out.with_name("MODEL_CARD.md"), model_card(metrics, command, out))
     atomic_write_text(
         out.with_name("default.metrics.json"),
