@@ -45,12 +45,14 @@ def run(args) -> int:
 
     from .main_window import MainWindow
     from .references import ReferenceLibrary
+    from .teach_store import data_dir
 
     window = MainWindow(
         classifier,
         settings=settings,
         references=ReferenceLibrary.load(),
         log_predictions=args.log_predictions,
+        data_dir=data_dir(),
     )
     window.engine.warm_up()
     window.show()

@@ -6,9 +6,10 @@ import json
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
+    QDockWidget,
     QFileDialog,
     QFrame,
     QHBoxLayout,
@@ -32,6 +33,9 @@ from .references import ReferenceLibrary
 from .settings import AppSettings
 from .suggestion_panel import SuggestionPanel
 from .suggestions import Prediction, SuggestionEngine
+from .teach import TeachController
+from .teach_panel import TeachPanel
+from .teach_store import TeachStore
 
 MIN_REPLACE_SIDE = 120.0  # canvas units: a replaced drawing is at least this big, even for a tiny doodle
 ATTRIBUTION = (
@@ -50,6 +54,7 @@ class MainWindow(QMainWindow):
         settings: AppSettings,
         references: ReferenceLibrary | None = None,
         log_predictions: bool = False,
+        data_dir: str | Path | None = None,
     ):
         super().__init__()
         self.settings = settings
@@ -63,6 +68,17 @@ class MainWindow(QMainWindow):
         self.panel = SuggestionPanel(settings.threshold)
         self.panel.has_reference = self.references.__contains__
         self.network_view = NetworkView()
+        # Taught classes are saved in data_dir; without one (tests, self-test) they live in memory only.
+        self.teach = TeachController(classifier, TeachStore(data_dir) if data_dir is not None else None, self)
+        self.teach_panel = TeachPanel(self.teach, self.document, self.undo_stack)
+        self.teach_panel.report = lambda title, message: self.report_error(title, message)
+        self.teach_dock = QDockWidget("Teach", self)
+        self.teach_dock.setObjectName("teach")
+        self.teach_dock.setWidget(self.teach_panel)
+        self.teach_dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetClosable | QDockWidget.DockWidgetFeature.DockWidgetMovable
+        )
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.teach_dock)
 
         side = QWidget()
         side.setFixedWidth(280)
@@ -90,6 +106,11 @@ class MainWindow(QMainWindow):
             self.resize(1100, 680)
         self.network_action.setChecked(settings.show_network)
         self.network_view.setVisible(settings.show_network)
+        self.teach_dock.setVisible(settings.show_teach)
+        self.teach_message = self.teach.restore()  # the stored taught classes, or why they are not there
+        if self.teach_message:
+            self.statusBar().showMessage("A problem with your taught classes: see the message")
+            QTimer.singleShot(0, lambda: self.report_error("Taught classes", self.teach_message))
 
     # --- construction -----------------------------------------------------------------------------
 
@@ -121,6 +142,10 @@ class MainWindow(QMainWindow):
 
         self.network_action = QAction("See What the &Network Sees", self, checkable=True, shortcut="Ctrl+N")
         self.network_action.toggled.connect(self._toggle_network)
+        self.teach_action = self.teach_dock.toggleViewAction()
+        self.teach_action.setText("&Teach")
+        self.teach_action.setShortcut("Ctrl+T")
+        self.teach_action.setToolTip("Teach Inkling new things to recognise (Ctrl+T)")
         self.about_action = QAction("&About Inkling", self)
         self.about_action.triggered.connect(self._about)
 
@@ -141,7 +166,9 @@ class MainWindow(QMainWindow):
         tools_menu = self.menuBar().addMenu("&Tools")
         tools_menu.addAction(self.pen_action)
         tools_menu.addAction(self.eraser_action)
-        self.menuBar().addMenu("&View").addAction(self.network_action)
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction(self.network_action)
+        view_menu.addAction(self.teach_action)
         self.menuBar().addMenu("&Help").addAction(self.about_action)
         toolbar = self.addToolBar("Tools")
         toolbar.setObjectName("tools")
@@ -153,6 +180,8 @@ class MainWindow(QMainWindow):
             self.undo_action,
             self.redo_action,
             self.clear_action,
+            None,
+            self.teach_action,
         ):
             toolbar.addSeparator() if action is None else toolbar.addAction(action)
 
@@ -165,6 +194,8 @@ class MainWindow(QMainWindow):
         self.engine.predicted.connect(self._show_prediction)
         self.panel.chosen.connect(self.replace_with)
         self.panel.thresholdChanged.connect(self._threshold_changed)
+        self.teach.classifierReady.connect(self._use_classifier)
+        self.teach.problem.connect(lambda title, message: self.report_error(title, message))
 
     # --- suggestions ------------------------------------------------------------------------------
 
@@ -186,6 +217,14 @@ class MainWindow(QMainWindow):
             }
             print(json.dumps(line), flush=True)
         self.suggestionsShown.emit(prediction)
+
+    def _use_classifier(self, classifier: Classifier) -> None:
+        """The open model, or it with the taught classes, for the suggestions from now on."""
+        if classifier is self.engine.classifier:
+            return
+        self.engine.set_classifier(classifier)
+        self._update_title()
+        self.refresh_suggestions()
 
     def _threshold_changed(self, value: float) -> None:
         self.settings.threshold = value
@@ -229,6 +268,7 @@ class MainWindow(QMainWindow):
         self.settings.last_model = str(Path(path).resolve())
         self._update_title()
         self.refresh_suggestions()
+        self.teach.set_model(classifier)  # the taught classes move onto it
         return True
 
     def open_drawing(self, path: str | Path) -> bool:
@@ -282,7 +322,8 @@ class MainWindow(QMainWindow):
         self.settings.show_network = shown
 
     def _update_title(self) -> None:
-        self.setWindowTitle(f"Inkling — {self.classifier.path.name} ({len(self.classifier.classes)} things)")
+        things = len(self.engine.classifier.classes)
+        self.setWindowTitle(f"Inkling — {self.classifier.path.name} ({things} things)")
 
     def _about(self) -> None:
         QMessageBox.about(
@@ -294,6 +335,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event):
         self.settings.geometry = self.saveGeometry()
+        self.settings.show_teach = self.teach_dock.isVisible()  # read here: closing hides the dock
         self.settings.sync()
+        self.teach.wait_idle()  # a fit in flight saves the newest taught classes
         self.engine.wait_idle()
         super().closeEvent(event)

@@ -63,5 +63,13 @@ class AppSettings:
     def show_network(self, value: bool) -> None:
         self.qsettings.setValue("view/network", bool(value))
 
+    @property
+    def show_teach(self) -> bool:
+        return str(self._get("view/teach", "false")).lower() in ("true", "1")
+
+    @show_teach.setter
+    def show_teach(self, value: bool) -> None:
+        self.qsettings.setValue("view/teach", bool(value))
+
     def sync(self) -> None:
         self.qsettings.sync()
