@@ -334,9 +334,11 @@ class MainWindow(QMainWindow):
         )
 
     def closeEvent(self, event):
+        if not self.teach_panel.confirm_close():  # (it lets a fit in flight save the newest classes)
+            event.ignore()
+            return
         self.settings.geometry = self.saveGeometry()
         self.settings.show_teach = self.teach_dock.isVisible()  # read here: closing hides the dock
         self.settings.sync()
-        self.teach.wait_idle()  # a fit in flight saves the newest taught classes
         self.engine.wait_idle()
         super().closeEvent(event)

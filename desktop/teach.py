@@ -326,7 +326,9 @@ class TeachController(QObject):
         self.wait_idle()
         if self.classset is None or not self.taught_classes:
             raise ValueError("There is nothing to export yet: teach a class first.")
-        return self.classset.save(path)
+        saved = self.classset.save(path)
+        self.unsaved = False  # kept in that file, even when the data folder cannot take them
+        return saved
 
     def _need_model(self) -> None:
         if self.unavailable is not None:

@@ -41,6 +41,7 @@ class TeachPanel(QWidget):
         self.document = document
         self.undo_stack = undo_stack
         self.report = lambda title, message: QMessageBox.warning(self, title, message)
+        self.ask_unsaved = self._ask_unsaved  # -> "export", "discard" or "cancel"
 
         intro = QLabel("Teach Inkling a new thing: name it, then draw it a few times.")
         intro.setWordWrap(True)
@@ -239,6 +240,20 @@ class TeachPanel(QWidget):
             self.select(added[-1])
         return added
 
+    def confirm_close(self) -> bool:
+        """Whether the app may quit: taught classes the data folder could not take are offered for export."""
+        c = self.controller
+        c.wait_idle()
+        if not (c.save_error and c.unsaved and c.taught_classes):
+            return True
+        choice = self.ask_unsaved(
+            f"{c.save_error}\n\nYour taught classes ({', '.join(c.taught_classes)}) will be lost when "
+            "Inkling quits. Export them to a file first?"
+        )
+        if choice == "export":
+            return self._ask_export()
+        return choice == "discard"
+
     # --- dialogs --------------------------------------------------------------------------------------
 
     def _ask_new_class(self) -> None:
@@ -267,12 +282,24 @@ class TeachPanel(QWidget):
         if answer == QMessageBox.StandardButton.Yes:
             self.delete(name)
 
-    def _ask_export(self) -> None:
+    def _ask_export(self) -> bool:
         path, _ = QFileDialog.getSaveFileName(self, "Export Class Set", f"my-classes{SUFFIX}", FILE_FILTER)
-        if path:
-            if not Path(path).suffix:
-                path += SUFFIX
-            self.export_to(path)
+        if not path:
+            return False
+        if not Path(path).suffix:
+            path += SUFFIX
+        return self.export_to(path)
+
+    def _ask_unsaved(self, text: str) -> str:
+        buttons = QMessageBox.StandardButton
+        answer = QMessageBox.warning(
+            self,
+            "Taught classes not saved",
+            text,
+            buttons.Save | buttons.Discard | buttons.Cancel,
+            buttons.Save,
+        )
+        return {buttons.Save: "export", buttons.Discard: "discard"}.get(answer, "cancel")
 
     def _ask_import(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import Class Set", "", FILE_FILTER)

@@ -197,6 +197,12 @@ def test_unwritable_data_folder_keeps_classes_in_memory(qtbot, classifier, tmp_p
     assert window.engine.classifier.classes[-1] == name  # the class still works
     assert panel.rows == [f"{name} (3/5)"]
     assert len(window.teach.classset.examples[name]) == 3  # the newest fit is the one in use
+
+    # quitting offers to export what the data folder could not take; cancel keeps the window open
+    asked = []
+    panel.ask_unsaved = lambda text: asked.append(text) or "cancel"
+    assert not window.close() and window.isVisible() and name in asked[0]
     exported = tmp_path / "rescued.inkset"
     assert panel.export_to(exported)
     assert ClassSet.load(exported).examples.keys() == {name}
+    assert window.close() and len(asked) == 1  # exported: nothing left to lose
