@@ -1,9 +1,12 @@
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Tests (and the app processes they start) never touch the person's own taught classes or settings.
+os.environ["INKLING_DATA_DIR"] = tempfile.mkdtemp(prefix="inkling-test-data-")
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_ENV = "INKLING_QUICKDRAW_DIR"
