@@ -64,9 +64,9 @@ def new_categories(data: Path, base_classes: list[str]) -> dict[str, list]:
 def base_heldout(args, clf: Classifier) -> tuple[np.ndarray, np.ndarray]:
     """(images (N, 28, 28) uint8, labels (N,)) of the base classes' held-out drawings."""
     if args.base_source == "split":
-        from training.data import load_default_test_split  # provided by the training package
+        from training.data import load_model_test_split  # the base model's own test split
 
-        images, labels = load_default_test_split()[:2]
+        images, labels = load_model_test_split(args.model, [args.data], log=lambda *a: None)[:2]
         return np.asarray(images).reshape(-1, 28, 28), np.asarray(labels)
     rng = np.random.default_rng(0)
     images, labels = [], []
@@ -86,7 +86,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", type=Path, default=ROOT / "resources" / "models" / "default.onnx")
     p.add_argument("--data", type=Path, default=os.environ.get("INKLING_QUICKDRAW_DIR"))
-    p.add_argument("--base-source", choices=["bitmaps", "split"], default="bitmaps")
+    p.add_argument("--base-source", choices=["bitmaps", "split"], default="split")
     p.add_argument("--base-per-class", type=int, default=200)
     p.add_argument("--classes", type=int, nargs="+", default=[10, 30, 100])
     p.add_argument("--shots", type=int, nargs="+", default=[1, 5, 10])
