@@ -129,4 +129,17 @@ def image_to_input(grey: np.ndarray) -> np.ndarray:
 
 def load_image_input(path: str | os.PathLike) -> np.ndarray:
     """A picture file -> the model's (28, 28) uint8 input. Raises ImageInputError."""
-    return image_to_input(read_image(path))
+    grey = read_image(path)
+    if grey.shape == (SIDE, SIDE):
+        # Already the model's input size (a Quick, Draw! bitmap saved as a picture, say): framing it
+        # again would only blur it. Only the polarity is made right.
+        return as_model_input(grey)
+    return image_to_input(grey)
+
+
+def as_model_input(grey: np.ndarray) -> np.ndarray:
+    """A 28×28 grey picture as the model's input: ink bright on a dark background."""
+    ink_mask(grey)  # raises the same clear error for a picture without a drawing
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    ink = 255.0 - grey if np.median(border) > 127 else grey
+    return np.clip(np.round(ink), 0, 255).astype(np.uint8)

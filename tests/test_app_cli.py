@@ -143,3 +143,20 @@ def test_live_accuracy_equals_offline_accuracy(
         f"{agreement:.1%} of {len(live)} drawings"
     )
     assert agreement >= 0.97
+
+
+def test_classify_official_28px_bitmaps_saved_as_png(
+    tmp_path, capsys, default_model_path, quickdraw_dir, classifier
+):
+    # A 28x28 picture is already the model's input: it is taken as it is (only the polarity is fixed).
+    for i, label in enumerate(["apple", "banana", "house"]):
+        row = np.load(quickdraw_dir / "bitmaps" / f"{label}.npy", mmap_mode="r")[5].reshape(28, 28)
+        pixels = np.ascontiguousarray(row if i % 2 else 255 - row)  # light-on-dark and dark-on-light
+        image = QImage(pixels.data, 28, 28, 28, QImage.Format.Format_Grayscale8)
+        png = tmp_path / f"{label}.png"
+        assert image.save(str(png))
+        assert main(["classify", str(png), "--model", str(default_model_path), "--json", "--top", "3"]) == 0
+        (result,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        expected = classifier.classify_image(np.asarray(row), top=3)
+        assert [t["label"] for t in result["top"]] == [s.label for s in expected]
+        assert result["top"][0]["p"] == pytest.approx(expected[0].p, abs=1e-5)
