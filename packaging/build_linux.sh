@@ -66,9 +66,11 @@ chmod +x "$STAGE/install.sh" "$STAGE/uninstall.sh"
 
 mkdir -p dist
 start=$(date +%s)
-# xz -9e with two threads: the smallest archive this format gives, in a minute or two.
+# xz -9 (-9e gains nothing here); 64 MiB blocks let two cores share the work (about 3 minutes on
+# two busy cores; about 1 MB smaller than -6, which is a minute faster: INKLING_XZ_OPTS="-6 -T0").
+# shellcheck disable=SC2086  # the options are words
 tar -C "$WORK/stage" --owner=0 --group=0 --numeric-owner -cf - "$NAME" |
-    xz -9e -T2 > "$ARCHIVE.tmp"
+    xz ${INKLING_XZ_OPTS:--9 -T2 --block-size=64MiB} > "$ARCHIVE.tmp"
 mv "$ARCHIVE.tmp" "$ARCHIVE"
 say "archive written in $(($(date +%s) - start)) s"
 
@@ -77,6 +79,6 @@ archive_bytes=$(stat -c %s "$ARCHIVE")
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1e6 }'; }
 say "bundle:  $BUNDLE  $(mb "$bundle_bytes") ($bundle_bytes bytes)"
 say "archive: $ROOT/$ARCHIVE  $(mb "$archive_bytes") ($archive_bytes bytes)"
-say "largest parts of the bundle:"
-du -ab "$BUNDLE" | sort -rn | awk -v root="$BUNDLE/" 'NR > 1 && NR <= 9 {
-    sub(root, "", $2); printf "    %6.1f MB  %s\n", $1 / 1e6, $2 }'
+say "largest files of the bundle:"
+find "$BUNDLE" -type f -printf '%s %P\n' | sort -rn | head -n 8 |
+    awk '{ printf "    %6.1f MB  %s\n", $1 / 1e6, $2 }'

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Check a Linux installer archive the way a person would use it, in a scratch home:
-#     bash packaging/check_linux.sh dist/inkling-<version>-linux-x86_64.tar.xz
+#     bash packaging/check_linux.sh [dist/inkling-<version>-linux-x86_64.tar.xz]
+# (default: the archive build_linux.sh makes for this checkout's version)
 # unpack, install.sh, `inkling --self-test` from the installed command (no display, no Python on
 # PATH), start-up time to the first suggestion (median of runs), uninstall.sh leaves nothing behind.
 # Fails when the bundle or the archive outgrow their budgets.
 set -euo pipefail
-ARCHIVE=$(realpath "${1:?usage: check_linux.sh ARCHIVE.tar.xz}")
+ARCHIVE=${1:+$(realpath "$1")}
+cd "$(dirname "$0")/.."
+VERSION=$(sed -n 's/^version *= *"\(.*\)"/\1/p' pyproject.toml | head -n 1)
+ARCHIVE=${ARCHIVE:-$PWD/dist/inkling-$VERSION-linux-$(uname -m).tar.xz}
+[ -f "$ARCHIVE" ] || { echo "check_linux.sh: no archive at $ARCHIVE: run packaging/build_linux.sh" >&2; exit 1; }
 MAX_BUNDLE_MB=${MAX_BUNDLE_MB:-200}
 MAX_ARCHIVE_MB=${MAX_ARCHIVE_MB:-60}
 MAX_START_MS=${MAX_START_MS:-1500}
@@ -29,7 +34,8 @@ awk -v a="$bundle_mb" -v m="$MAX_BUNDLE_MB" 'BEGIN { exit !(a <= m) }' ||
     die "the bundle is $bundle_mb MB, over $MAX_BUNDLE_MB MB"
 
 # A person's session without Python: a bare PATH, a fresh home, no display.
-run_env=(env -i "HOME=$SCRATCH/home" "PATH=/usr/bin:/bin" "LANG=C.UTF-8" "TMPDIR=${TMPDIR:-/tmp}")
+clean_vars=("HOME=$SCRATCH/home" "PATH=/usr/bin:/bin" "LANG=C.UTF-8" "TMPDIR=${TMPDIR:-/tmp}")
+run_env=(env -i "${clean_vars[@]}")
 "${run_env[@]}" sh "$UNPACKED/install.sh" >/dev/null
 INKLING=$SCRATCH/home/.local/bin/inkling
 for f in "$INKLING" "$SCRATCH/home/.local/share/applications/inkling.desktop" \
@@ -64,6 +70,20 @@ say "process start to first suggestion and exit: ${walls[*]} ms, median $wall ms
 say "in-app ready_ms: ${readies[*]}, median $(median "${readies[@]}") ms"
 awk -v a="$wall" -v m="$MAX_START_MS" 'BEGIN { exit !(a <= m) }' ||
     die "start-up median $wall ms is over $MAX_START_MS ms"
+
+# The X11 platform plugin (what a desktop uses) under a virtual display, where Xvfb is installed.
+if command -v xvfb-run >/dev/null 2>&1; then
+    # shellcheck disable=SC2016  # $DISPLAY and $XAUTHORITY are xvfb-run's, expanded inside it
+    line=$(xvfb-run -a sh -c 'exec env -i "DISPLAY=$DISPLAY" "XAUTHORITY=$XAUTHORITY" "$@"' sh \
+        "${clean_vars[@]}" QT_QPA_PLATFORM=xcb "$INKLING" --settings "$SCRATCH/settings.ini" \
+        --exit-after-first-suggestion 2>"$SCRATCH/xcb.err" | tail -n 1) || true
+    case "$line" in
+        *'"shown": true'*) say "X11 (xcb, Xvfb): $line" ;;
+        *) cat "$SCRATCH/xcb.err" >&2; die "the app did not start on X11 (xcb): ${line:-no output}" ;;
+    esac
+else
+    say "xvfb-run is not installed: the X11 (xcb) start is not checked"
+fi
 
 "${run_env[@]}" sh "$SCRATCH/home/.local/opt/inkling/uninstall.sh" >/dev/null
 left=$(find "$SCRATCH/home/.local" -type f -o -type l | head -n 5)

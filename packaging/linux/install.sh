@@ -4,6 +4,7 @@
 # puts the app in ~/.local/opt/inkling, a command ~/.local/bin/inkling, a menu entry and an icon.
 # INKLING_PREFIX=/some/dir ./install.sh installs under that folder instead of ~/.local.
 # Installing again replaces the installed version; ~/.local/opt/inkling/uninstall.sh removes it.
+# Desktops notice the new menu entry and icon by themselves (no cache to refresh: no MIME types).
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 PREFIX=${INKLING_PREFIX:-$HOME/.local}
@@ -35,12 +36,6 @@ cp "$HERE/inkling.png" "$ICON"
 sed -e "s|^Exec=.*|Exec=\"$APP_DIR/inkling\"|" -e "s|^TryExec=.*|TryExec=$APP_DIR/inkling|" \
     "$HERE/inkling.desktop" > "$DESKTOP.tmp"
 mv "$DESKTOP.tmp" "$DESKTOP"
-
-# Refresh the menus and icon caches where the tools exist; harmless where they do not.
-command -v update-desktop-database >/dev/null 2>&1 &&
-    update-desktop-database -q "$(dirname "$DESKTOP")" 2>/dev/null || true
-command -v gtk-update-icon-cache >/dev/null 2>&1 &&
-    gtk-update-icon-cache -q -t "$PREFIX/share/icons/hicolor" 2>/dev/null || true
 
 echo "Inkling is installed in $APP_DIR"
 echo "Start it from your applications menu, or run: $BIN"

@@ -12,6 +12,4 @@ if [ -L "$BIN" ] && [ "$(readlink "$BIN")" = "$APP_DIR/inkling" ]; then
 fi
 rm -f "$PREFIX/share/applications/inkling.desktop" "$PREFIX/share/icons/hicolor/256x256/apps/inkling.png"
 rm -rf "$APP_DIR" "$APP_DIR.new" "$APP_DIR.old"
-command -v update-desktop-database >/dev/null 2>&1 &&
-    update-desktop-database -q "$PREFIX/share/applications" 2>/dev/null || true
 echo "Inkling is uninstalled (settings in ~/.config/Inkling are kept; delete that folder to remove them)."
