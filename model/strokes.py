@@ -23,6 +23,9 @@ import numpy as np
 Stroke = np.ndarray
 Strokes = list[np.ndarray]
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 SIMPLIFIED_SIDE = 255  # Google scales the larger side of a drawing to span 0..255
 RDP_EPSILON = 2.0
 
@@ -205,6 +208,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes the file private (0600); give it the mode a plain open() would have.
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

@@ -122,3 +122,19 @@ def test_full_disk_keeps_the_old_file_and_leaves_no_temp(tmp_path, monkeypatch):
         write_ndjson(target, [DrawingRecord([np.array([[0.0, 0.0], [1.0, 1.0]])])])
     assert target.read_text() == "old contents\n"
     assert os.listdir(tmp_path) == ["drawing.ndjson"]
+
+
+def test_atomic_writes_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    from model.strokes import atomic_write_text
+
+    atomic_write_text(tmp_path / "a.txt", "x")
+    mode = stat.S_IMODE((tmp_path / "a.txt").stat().st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert mode == 0o666 & ~umask
+    os.chmod(tmp_path / "a.txt", 0o640)
+    atomic_write_text(tmp_path / "a.txt", "y")  # an existing file keeps its mode
+    assert stat.S_IMODE((tmp_path / "a.txt").stat().st_mode) == 0o640
