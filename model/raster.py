@@ -98,7 +98,8 @@ def to_pixels(strokes: Sequence, *, simplify: bool | None = None) -> tuple[np.nd
         simplify = not _is_google_simplified(pts)
     lo = pts.min(axis=0)
     span = float((pts.max(axis=0) - lo).max())
-    pts = (pts - lo) * (SIMPLIFIED_SIDE / span if span > 0 else 1.0)
+    # Divide before multiplying: 255 / span overflows for a span that is tiny but not zero.
+    pts = (pts - lo) / span * SIMPLIFIED_SIDE if span > 0 else pts - lo
     if simplify:
         keep = rdp_keep(pts, starts)
         starts = np.cumsum(keep)[starts] - 1

@@ -240,8 +240,9 @@ def normalize(strokes: Sequence[Stroke]) -> Strokes:
     allpts = np.concatenate(xy)
     lo = allpts.min(axis=0)
     span = float((allpts.max(axis=0) - lo).max())
-    scale = SIMPLIFIED_SIDE / span if span > 0 else 1.0
-    return [(s - lo) * scale for s in xy]
+    if span == 0:
+        return [s - lo for s in xy]
+    return [(s - lo) / span * SIMPLIFIED_SIDE for s in xy]  # dividing first cannot overflow
 
 
 def resample(stroke: np.ndarray, spacing: float = 1.0) -> np.ndarray:

@@ -129,6 +129,8 @@ def test_huge_and_long_inputs():
     assert img.max() == 255 and (img > 0).sum() > 100
     assert rasterize([[[1e9, 1e9], [1e9 + 1, 1e9]]]).sum() > 20 * 255
     assert rasterize([[[-1e9, 3], [1e9, 3]]]).sum() > 20 * 255
+    # A span so tiny that 255 / span overflows is still drawn (as a line, at full scale).
+    assert rasterize([[[0.0, 0.0], [0.0, 2.2250738585072014e-308]]]).sum() > 20 * 255
 
 
 @pytest.mark.parametrize("bad", [[[[0, 0], [float("nan"), 0]]], [[[float("-inf"), 0]]]])
