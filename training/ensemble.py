@@ -1,0 +1,132 @@
+"""Several trained members as one model: logits averaged, embeddings side by side.
+
+Averaging the logits of independently trained networks is the cheapest reliable gain in accuracy. The
+combined model keeps Inkling's contract: its embedding is the members' embeddings concatenated, and its
+logits are still a linear function of that embedding (``[e1, e2] @ [W1 / 2; W2 / 2] + (b1 + b2) / 2``), so
+few-shot heads on the embedding stay consistent with the model's own logits.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from model.strokes import atomic_write_text
+
+from . import checkpoint
+from .data import Dataset
+from .fit import SAMPLES_PER_CLASS, _sample_index, hardware_description, predict
+from .metrics import classification_report
+from .net import MirrorAveraged, NetConfig, count_parameters
+
+
+class Ensemble(nn.Module):
+    def __init__(self, members: list[nn.Module]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        n = len(members)
+        k = members[0].cfg.num_classes
+        dim = sum(m.cfg.embedding_dim for m in members)
+        self.cfg = NetConfig(k, embedding_dim=dim)
+        # Not used in forward: the equivalent single linear layer, written into the model's metadata.
+        self.classifier = nn.Linear(dim, k)
+        with torch.no_grad():
+            self.classifier.weight.copy_(torch.cat([m.classifier.weight for m in members], dim=1) / n)
+            self.classifier.bias.copy_(torch.stack([m.classifier.bias for m in members]).mean(0))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        outs = [m(x) for m in self.members]
+        logits = torch.stack([o[0] for o in outs]).mean(0)
+        return logits, torch.cat([o[1] for o in outs], dim=1)
+
+
+def load_member(path: str | Path) -> tuple[nn.Module, dict]:
+    """A run's final.pt as a network, mirror-averaged if its training chose that."""
+    state = checkpoint.load(path)
+    net, _ = checkpoint.build_model(state)
+    if state.get("summary", {}).get("mirror_average"):
+        net = MirrorAveraged(net)
+    return net.eval(), state
+
+
+def combine(member_paths: list[str | Path], data_dirs: list[str], out_run: str | Path, *, log=print) -> dict:
+    """Evaluate the ensemble on the members' common splits and write its final.pt (for export)."""
+    members, states = zip(*(load_member(p) for p in member_paths), strict=True)
+    classes = states[0]["classes"]
+    split = states[0]["summary"]["split"]
+    for s in states[1:]:
+        if s["classes"] != classes or s["summary"]["split"] != split:
+            raise ValueError("ensemble members must share their classes and their split")
+    ensemble = Ensemble(list(members)).eval()
+    device = torch.device("cpu")
+    ds = Dataset.load(data_dirs, classes, log=log)
+    splits = ds.split(split["seed"], split["val_frac"], split["test_frac"], split.get("max_per_class"))
+    reports = {}
+    for name in ("val", "test"):
+        images = ds.gather(splits[name])
+        reports[name] = classification_report(
+            predict(ensemble, images, device)[0], splits[name].label, classes
+        )
+    member_val = [s["summary"].get("val_top1_mirror_averaged", s["summary"]["val_top1"]) for s in states]
+    log(
+        f"ensemble of {len(members)}: validation top-1 {reports['val']['top1']:.4f} "
+        f"(members {', '.join(f'{v:.4f}' for v in member_val)}); test top-1 {reports['test']['top1']:.4f}, "
+        f"top-3 {reports['test']['top3']:.4f}"
+    )
+    test = reports["test"]
+    summary = dict(states[0]["summary"])
+    summary.update(
+        {
+            "test": {k: test[k] for k in ("top1", "top3", "top5", "n")},
+            "val_top1": reports["val"]["top1"],
+            "ensemble": {
+                "members": [str(p) for p in member_paths],
+                "member_val_top1": member_val,
+                "member_mirror_average": [bool(s["summary"].get("mirror_average")) for s in states],
+            },
+            "epochs": max(s["summary"]["epochs"] for s in states),
+            "train_seconds": round(sum(s["summary"]["train_seconds"] for s in states), 1),
+            "hardware": hardware_description(device),
+            "parameters": count_parameters(ensemble) - count_parameters(ensemble.classifier),
+        }
+    )
+    out_run = Path(out_run)
+    out_run.mkdir(parents=True, exist_ok=True)
+    metrics = {
+        "test": test,
+        "summary": summary,
+        "val": {k: reports["val"][k] for k in ("top1", "top3", "top5")},
+    }
+    atomic_write_text(out_run / "metrics.json", json.dumps(metrics, indent=2))
+    samples = _sample_index(splits["val"], len(classes), SAMPLES_PER_CLASS)
+    checkpoint.save(
+        {
+            "ensemble": [str(p) for p in member_paths],
+            "classes": classes,
+            "summary": summary,
+            "samples": torch.from_numpy(ds.gather(samples)),
+            "sample_labels": torch.from_numpy(samples.label),
+        },
+        out_run / "final.pt",
+    )
+    return metrics
+
+
+def export_ensemble(ensemble_ckpt: str | Path, out: str | Path, *, log=print) -> Path:
+    from .export import export_onnx
+
+    state = torch.load(ensemble_ckpt, map_location="cpu", weights_only=True)
+    members = [load_member(p)[0] for p in state["ensemble"]]
+    return export_onnx(
+        Ensemble(members),
+        state["classes"],
+        out,
+        samples=state["samples"].numpy(),
+        sample_labels=np.asarray(state["sample_labels"].numpy()),
+        summary=state["summary"],
+        log=log,
+    )
