@@ -75,8 +75,13 @@ def baseline_loop(images, labels, net, device, batch, steps, workers):
             return self.tf(images[i]), int(labels[i])
 
     loader = torch.utils.data.DataLoader(
-        SketchDataset(), batch_size=batch, shuffle=True, num_workers=workers, drop_last=True,
-        pin_memory=device.type == "cuda", persistent_workers=workers > 0,
+        SketchDataset(),
+        batch_size=batch,
+        shuffle=True,
+        num_workers=workers,
+        drop_last=True,
+        pin_memory=device.type == "cuda",
+        persistent_workers=workers > 0,
     )
     opt = torch.optim.AdamW(net.parameters(), 1e-3)
     seen, step = 0, 0
@@ -116,8 +121,10 @@ def main() -> None:
     ds = Dataset.load([root], CLASSES)
     index = ds.split(0)["train"]
     images, labels = ds.gather(index), index.label
-    print(f"{len(images)} training drawings of {len(CLASSES)} classes, batch {args.batch}, {args.steps} steps, "
-          f"device {device} ({torch.get_num_threads()} CPU threads)")
+    print(
+        f"{len(images)} training drawings of {len(CLASSES)} classes, batch {args.batch}, {args.steps} steps, "
+        f"device {device} ({torch.get_num_threads()} CPU threads)"
+    )
 
     def fresh():
         torch.manual_seed(0)
@@ -125,10 +132,14 @@ def main() -> None:
         return net.to(device, memory_format=torch.channels_last)
 
     ours = inkling_loop(images, labels, fresh(), device, args.batch, args.steps)
-    base = baseline_loop(images, labels.astype(np.int64), fresh(), device, args.batch, args.steps, args.workers)
+    base = baseline_loop(
+        images, labels.astype(np.int64), fresh(), device, args.batch, args.steps, args.workers
+    )
     print(f"inkling loop:  {ours:8.0f} images/s")
-    print(f"baseline loop: {base:8.0f} images/s (per-sample Dataset + CPU torchvision augmentation, "
-          f"DataLoader with {args.workers} workers)")
+    print(
+        f"baseline loop: {base:8.0f} images/s (per-sample Dataset + CPU torchvision augmentation, "
+        f"DataLoader with {args.workers} workers)"
+    )
     print(f"speed-up: {ours / base:.2f}x")
 
 
