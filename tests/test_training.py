@@ -338,3 +338,21 @@ def test_fine_tuning_starts_from_an_exported_models_weights(tiny_run, quickdraw_
             ) / 2
     # Same function as the model it came from, batch norms folded and all.
     np.testing.assert_allclose(logits.numpy(), clf.run(images)[0], atol=1e-4)
+
+
+def test_ensemble_of_members_exports_one_consistent_model(tiny_run, quickdraw_dir, tmp_path):
+    from training.ensemble import combine, export_ensemble
+
+    run, model = tiny_run
+    metrics = combine(
+        [run / "final.pt", run / "final.pt"], [str(quickdraw_dir)], tmp_path, log=lambda *a: None
+    )
+    single = Classifier(model).meta.training["test"]["top1"]
+    assert metrics["test"]["top1"] == pytest.approx(single)  # two copies of one model: the same answers
+    out = export_ensemble(tmp_path / "final.pt", tmp_path / "ensemble.onnx", log=lambda *a: None)
+    clf = Classifier(out)
+    assert clf.meta.embedding_dim == 2 * 64 and clf.meta.training["ensemble"]["member_val_top1"]
+    images = np.load(quickdraw_dir / "bitmaps" / "banana.npy", mmap_mode="r")[:30].reshape(-1, 28, 28)
+    logits, emb = clf.run(images)
+    np.testing.assert_allclose(logits, Classifier(model).run(images)[0], atol=1e-4)
+    np.testing.assert_allclose(emb @ clf.meta.head["W"] + clf.meta.head["b"], logits, atol=1e-4)
