@@ -102,7 +102,8 @@ def combine(member_paths: list[str | Path], data_dirs: list[str], out_run: str |
         "val": {k: reports["val"][k] for k in ("top1", "top3", "top5")},
     }
     atomic_write_text(out_run / "metrics.json", json.dumps(metrics, indent=2))
-    samples = _sample_index(splits["val"], len(classes), SAMPLES_PER_CLASS)
+    # Fewer remembered drawings per class than one network keeps: the embedding is wider.
+    samples = _sample_index(splits["val"], len(classes), SAMPLES_PER_CLASS // 2)
     checkpoint.save(
         {
             "ensemble": [str(p) for p in member_paths],
