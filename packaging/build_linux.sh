@@ -12,7 +12,7 @@ ROOT=$(pwd)
 if [ -z "${PYTHON:-}" ]; then
     if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
 fi
-VERSION=$(sed -n 's/^version *= *"\(.*\)"/\1/p' pyproject.toml | head -n 1)
+VERSION=$(awk -F'"' '/^version *=/ { print $2; exit }' pyproject.toml)
 ARCH=$(uname -m)
 NAME="inkling-$VERSION-linux-$ARCH"
 WORK=build/linux
@@ -80,5 +80,6 @@ mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1e6 }'; }
 say "bundle:  $BUNDLE  $(mb "$bundle_bytes") ($bundle_bytes bytes)"
 say "archive: $ROOT/$ARCHIVE  $(mb "$archive_bytes") ($archive_bytes bytes)"
 say "largest files of the bundle:"
-find "$BUNDLE" -type f -printf '%s %P\n' | sort -rn | head -n 8 |
-    awk '{ printf "    %6.1f MB  %s\n", $1 / 1e6, $2 }'
+# awk reads all its input (no `head`): under pipefail an early exit would kill sort with SIGPIPE.
+find "$BUNDLE" -type f -printf '%s %P\n' | sort -rn |
+    awk 'NR <= 8 { printf "    %6.1f MB  %s\n", $1 / 1e6, $2 }'

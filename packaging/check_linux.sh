@@ -8,7 +8,7 @@
 set -euo pipefail
 ARCHIVE=${1:+$(realpath "$1")}
 cd "$(dirname "$0")/.."
-VERSION=$(sed -n 's/^version *= *"\(.*\)"/\1/p' pyproject.toml | head -n 1)
+VERSION=$(awk -F'"' '/^version *=/ { print $2; exit }' pyproject.toml)
 ARCHIVE=${ARCHIVE:-$PWD/dist/inkling-$VERSION-linux-$(uname -m).tar.xz}
 [ -f "$ARCHIVE" ] || { echo "check_linux.sh: no archive at $ARCHIVE: run packaging/build_linux.sh" >&2; exit 1; }
 MAX_BUNDLE_MB=${MAX_BUNDLE_MB:-200}
@@ -23,7 +23,7 @@ SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/inkling-check.XXXXXX")
 trap 'rm -rf "$SCRATCH"' EXIT
 mkdir -p "$SCRATCH/unpacked" "$SCRATCH/home"
 tar -C "$SCRATCH/unpacked" -xJf "$ARCHIVE"
-UNPACKED=$(find "$SCRATCH/unpacked" -mindepth 1 -maxdepth 1 -type d | head -n 1)
+UNPACKED=$(find "$SCRATCH/unpacked" -mindepth 1 -maxdepth 1 -type d -print -quit)
 
 archive_mb=$(awk -v b="$(stat -c %s "$ARCHIVE")" 'BEGIN { printf "%.1f", b / 1e6 }')
 bundle_mb=$(awk -v b="$(du -sb "$UNPACKED/inkling" | cut -f1)" 'BEGIN { printf "%.1f", b / 1e6 }')
@@ -86,6 +86,6 @@ else
 fi
 
 "${run_env[@]}" sh "$SCRATCH/home/.local/opt/inkling/uninstall.sh" >/dev/null
-left=$(find "$SCRATCH/home/.local" -type f -o -type l | head -n 5)
+left=$(find "$SCRATCH/home/.local" \( -type f -o -type l \) | awk 'NR <= 5')
 [ -z "$left" ] || die "uninstall.sh left files behind: $left"
 say "install, self-test, start-up and uninstall passed"
