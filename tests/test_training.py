@@ -244,28 +244,9 @@ def test_resume_after_the_run_is_killed(quickdraw_dir, tmp_path):
 
 def test_distributed_data_parallel_with_two_cpu_processes(quickdraw_dir, tmp_path):
     run = tmp_path / "ddp"
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node",
-        "2",
-        "-m",
-        "training",
-        "fit",
-        "--data",
-        str(quickdraw_dir),
-        "--classes",
-        CLASSES,
-        "--epochs",
-        "4",
-        "--out",
-        str(run),
-        *TINY,
-        "--batch-size",
-        "32",
-    ]
+    # torchrun's launcher in front of the same `python -m training fit ...` command line.
+    fit_args = _fit_cmd(quickdraw_dir, run, 4, "--batch-size", "32")[1:]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", *fit_args]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
