@@ -33,7 +33,6 @@ import io
 import json
 import os
 import re
-import tempfile
 import unicodedata
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -111,20 +110,7 @@ def _classifier_from_bytes(data: bytes, source: str, **kwargs):
     """A Classifier on ONNX bytes; shown to the user as ``source``."""
     from .classifier import Classifier
 
-    if hasattr(Classifier, "from_bytes"):
-        return Classifier.from_bytes(data, source, **kwargs)
-    fd, tmp = tempfile.mkstemp(prefix="inkling-base-", suffix=".onnx")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        try:
-            clf = Classifier(tmp, **kwargs)
-        except ModelError as exc:
-            raise ModelError(str(exc).replace(tmp, source)) from None
-    finally:
-        os.unlink(tmp)  # the session holds the model in memory
-    clf.path = Path(source)
-    return clf
+    return Classifier.from_bytes(data, source, **kwargs)
 
 
 def _clean_drawings(name: str, drawings: Sequence) -> list[list[np.ndarray]]:

@@ -275,15 +275,21 @@ def load_model_test_split(model_path, data_dirs, split: str = "test", *, log=pri
     Returns (images uint8 (N, 28, 28), labels (N,) indices into the model's classes, classes).
     """
     from model.classifier import load_model
-    from model.contract import ModelError
 
     clf = load_model(model_path)
-    s = clf.meta.training.get("split")
-    if not s:
-        raise ModelError(f"{model_path} does not record its split")
     ds = Dataset.load(data_dirs, clf.base_classes, log=log)
-    index = ds.split(s["seed"], s["val_frac"], s["test_frac"], s.get("max_per_class"))[split]
+    index = recorded_split(ds, clf.meta.training, split, model_path)
     return ds.gather(index), index.label, list(ds.classes)
+
+
+def recorded_split(ds: Dataset, training: dict, split: str, source) -> SplitIndex:
+    """One split of ``ds`` as a model made it, from the split settings its metadata records."""
+    from model.contract import ModelError
+
+    s = training.get("split")
+    if not s:
+        raise ModelError(f"{source} does not record its split")
+    return ds.split(s["seed"], s["val_frac"], s["test_frac"], s.get("max_per_class"))[split]
 
 
 def load_default_test_split(data_dir=None, *, log=print):

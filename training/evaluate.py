@@ -16,7 +16,7 @@ from model.classifier import load_model
 from model.contract import ModelError
 from model.strokes import atomic_write_text
 
-from .data import DataError, Dataset
+from .data import DataError, Dataset, recorded_split
 from .metrics import classification_report, format_report
 
 
@@ -30,10 +30,10 @@ def evaluate_model(model_path, data_dirs, *, split: str = "test", batch: int = 2
         row = np.concatenate([np.arange(n) for n in ds.counts()])
         index = SplitIndex(label, row)
     else:
-        s = clf.meta.training.get("split")
-        if not s:
-            raise ModelError(f"{model_path} does not record its split; use --split all")
-        index = ds.split(s["seed"], s["val_frac"], s["test_frac"], s.get("max_per_class"))[split]
+        try:
+            index = recorded_split(ds, clf.meta.training, split, model_path)
+        except ModelError as exc:
+            raise ModelError(f"{exc}; use --split all") from None
     images = ds.gather(index)
     logits = (
         np.concatenate([clf.run(images[i : i + batch])[0] for i in range(0, len(images), batch)])
