@@ -39,24 +39,7 @@ TINY = [
 def tiny_run(quickdraw_dir, tmp_path_factory):
     run = tmp_path_factory.mktemp("run")
     model = run / "tiny.onnx"
-    code = train_main(
-        [
-            "fit",
-            "--data",
-            str(quickdraw_dir),
-            "--classes",
-            CLASSES,
-            "--epochs",
-            "4",
-            "--lr",
-            "5e-3",
-            "--out",
-            str(run),
-            "--export",
-            str(model),
-            *TINY,
-        ]
-    )
+    code = train_main(_fit_args(quickdraw_dir, run, 4, "--lr", "5e-3", "--export", str(model)))
     assert code == 0
     return run, model
 
@@ -194,23 +177,14 @@ def test_foreign_model_files_are_rejected(tmp_path, tiny_run):
         load_model(tmp_path / "missing.onnx")
 
 
+def _fit_args(quickdraw_dir, out, epochs, *extra):
+    """``inkling-train fit`` arguments for a tiny run on CLASSES."""
+    return ["fit", "--data", str(quickdraw_dir), "--classes", CLASSES, "--epochs", str(epochs),
+            "--out", str(out), *TINY, *extra]  # fmt: skip
+
+
 def _fit_cmd(quickdraw_dir, out, epochs, *extra):
-    return [
-        sys.executable,
-        "-m",
-        "training",
-        "fit",
-        "--data",
-        str(quickdraw_dir),
-        "--classes",
-        CLASSES,
-        "--epochs",
-        str(epochs),
-        "--out",
-        str(out),
-        *TINY,
-        *extra,
-    ]
+    return [sys.executable, "-m", "training", *_fit_args(quickdraw_dir, out, epochs, *extra)]
 
 
 def test_resume_after_the_run_is_killed(quickdraw_dir, tmp_path):
