@@ -18,6 +18,7 @@ from model.contract import ModelError  # noqa: E402
 from training import checkpoint  # noqa: E402
 from training.cli import main as train_main  # noqa: E402
 from training.data import DataError, Dataset, make_splits  # noqa: E402
+from training.export import shipped_model  # noqa: E402
 from training.net import MirrorAveraged  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,7 +96,7 @@ def test_export_contract_and_parity(tiny_run, quickdraw_dir):
     net, _ = checkpoint.build_model(state)
     if state["summary"]["mirror_average"]:  # chosen by validation accuracy
         net = MirrorAveraged(net)
-    net.eval()
+    net = shipped_model(net.eval())  # the weights as the file stores them (float16 by default)
     images = np.load(quickdraw_dir / "bitmaps" / "apple.npy", mmap_mode="r")[:50].reshape(-1, 28, 28)
     logits, emb = clf.run(images)
     with torch.no_grad():

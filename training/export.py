@@ -2,10 +2,16 @@
 
 The export verifies itself: ONNX Runtime and torch must agree (within 1e-4) on real held-out drawings,
 and the written file must open through the app's own loader, or the export fails and writes nothing.
+
+By default the weights are stored as float16 (half the file) while all computation stays float32: each
+batch norm is fused into the convolution before it, every convolution and linear weight is rounded to
+float16 in torch, and the large initializers are written as float16 with a ``Cast`` back to float32 at
+the start of the graph. The rounded torch model is the one shipped, so it is also the one verified.
 """
 
 from __future__ import annotations
 
+import copy
 import sys
 import tempfile
 import warnings
@@ -13,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from model.contract import INPUT, OUTPUT_EMBEDDING, OUTPUT_LOGITS, PREPROCESSING, ModelMeta, to_input
 from model.strokes import atomic_write_bytes
@@ -22,29 +29,115 @@ from .net import MirrorAveraged, SketchNet
 
 TOLERANCE = 1e-4
 OPSET = 17
+WEIGHT_FORMATS = ("float16", "float32")
+HALF_MIN_ELEMENTS = 1024  # smaller initializers stay float32: a Cast node would cost more than it saves
 
 
 class ExportError(RuntimeError):
     pass
 
 
+def shipped_model(net: nn.Module, weights: str = "float16") -> nn.Module:
+    """The torch model an export writes: a float32, eval-mode copy of ``net`` (never ``net`` itself).
+
+    With ``weights="float16"`` every batch norm in each ``SketchNet`` is fused into the convolution before
+    it and every convolution and linear weight is rounded to float16 (and held as float32), so the file can
+    store those weights as float16 exactly. An ensemble's metadata classifier is rebuilt from its rounded
+    members.
+    """
+    if weights not in WEIGHT_FORMATS:
+        raise ValueError(f"weights must be one of {', '.join(WEIGHT_FORMATS)}, not {weights!r}")
+    net = copy.deepcopy(net).float().cpu().eval().to(memory_format=torch.contiguous_format)
+    if weights == "float32":
+        return net
+    with torch.no_grad():
+        for sketch in [m for m in net.modules() if isinstance(m, SketchNet)]:
+            _fuse_batch_norms(sketch.features)
+            for m in sketch.modules():
+                if isinstance(m, nn.Conv2d | nn.Linear):
+                    half = m.weight.half()
+                    if not torch.isfinite(half).all():
+                        raise ExportError(
+                            "a weight is outside float16's range: export with --weights float32"
+                        )
+                    m.weight.copy_(half.float())
+        if hasattr(net, "members"):  # an Ensemble: its classifier is not used in forward, only written out
+            members = list(net.members)
+            net.classifier.weight.copy_(
+                torch.cat([m.classifier.weight for m in members], dim=1) / len(members)
+            )
+            net.classifier.bias.copy_(torch.stack([m.classifier.bias for m in members]).mean(0))
+    return net
+
+
+def _fuse_batch_norms(features: nn.Sequential) -> None:
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    for i in range(len(features) - 1):
+        conv, bn = features[i], features[i + 1]
+        if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+            features[i] = fuse_conv_bn_eval(conv, bn)
+            features[i + 1] = nn.Identity()
+
+
+def _store_half(proto, min_elements: int = HALF_MIN_ELEMENTS) -> int:
+    """Store float32 initializers of ``min_elements`` or more that float16 holds exactly as float16.
+
+    Each is renamed, and a ``Cast(to=FLOAT)`` at the start of the graph gives back the original name, so
+    every consumer is unchanged. Returns the number converted.
+    """
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = proto.graph
+    taken = {i.name for i in graph.initializer} | {v.name for v in graph.input}
+    taken |= {name for node in graph.node for name in node.output}
+    inputs = {v.name for v in graph.input}
+    casts = []
+    for init in graph.initializer:
+        if init.data_type != TensorProto.FLOAT or init.name in inputs:
+            continue
+        array = numpy_helper.to_array(init)
+        if array.size < min_elements:
+            continue
+        half = array.astype(np.float16)
+        if not np.array_equal(half.astype(np.float32), array):
+            continue  # not exactly representable: stays float32 rather than change the model
+        name, stored = init.name, f"{init.name}_float16"
+        while stored in taken:
+            stored += "_"
+        taken.add(stored)
+        init.CopyFrom(numpy_helper.from_array(half, stored))
+        casts.append(
+            helper.make_node("Cast", [stored], [name], name=f"{stored}_to_float", to=TensorProto.FLOAT)
+        )
+    nodes = casts + list(graph.node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return len(casts)
+
+
 def export_onnx(
-    net: SketchNet | MirrorAveraged,
+    net: SketchNet | MirrorAveraged | nn.Module,
     classes: list[str],
     out: str | Path,
     *,
     samples: np.ndarray,
     sample_labels: np.ndarray,
     summary: dict | None = None,
+    weights: str = "float16",
     log=print,
 ) -> Path:
-    """Write ``out`` (atomically) after checking ONNX Runtime against torch on ``samples`` (uint8 N×28×28)."""
+    """Write ``out`` (atomically) after checking ONNX Runtime against torch on ``samples`` (uint8 N×28×28).
+
+    ``weights`` is how the file stores the weights, ``"float16"`` (see :func:`shipped_model`) or
+    ``"float32"``; the model computes in float32 either way. ``net`` is not modified.
+    """
     import onnx
     import onnxruntime as ort
 
     if len(samples) == 0:
         raise ExportError("export needs real drawings to verify the model against; none were given")
-    net = net.float().cpu().eval().to(memory_format=torch.contiguous_format)
+    net = shipped_model(net, weights)
     x = torch.from_numpy(to_input(samples))
     with torch.no_grad():
         ref_logits, ref_emb = (t.numpy() for t in net(x))
@@ -69,6 +162,8 @@ def export_onnx(
                 dynamo=False,
             )
         proto = onnx.load(str(path))
+    if weights == "float16":
+        _store_half(proto)
 
     meta = ModelMeta(
         classes=list(classes),
@@ -109,13 +204,13 @@ def export_onnx(
 
     Classifier(out)  # the app's loader must accept what we wrote
     log(
-        f"exported {out} ({len(data) / 1e6:.2f} MB, {len(classes)} classes); "
+        f"exported {out} ({len(data) / 1e6:.2f} MB, {len(classes)} classes, weights stored as {weights}); "
         f"onnxruntime matches torch to {worst:.1e} on {len(samples)} held-out drawings"
     )
     return out
 
 
-def export_checkpoint(ckpt_path: str | Path, out: str | Path, *, log=print) -> Path:
+def export_checkpoint(ckpt_path: str | Path, out: str | Path, *, weights: str = "float16", log=print) -> Path:
     state = checkpoint.load(ckpt_path)
     if "samples" not in state:
         raise ExportError(f"{ckpt_path} has no held-out samples to verify against: export a run's final.pt")
@@ -129,13 +224,14 @@ def export_checkpoint(ckpt_path: str | Path, out: str | Path, *, log=print) -> P
         samples=state["samples"].numpy(),
         sample_labels=state["sample_labels"].numpy(),
         summary=state.get("summary"),
+        weights=weights,
         log=log,
     )
 
 
 def run_export(args) -> int:
     try:
-        export_checkpoint(args.checkpoint, args.out)
+        export_checkpoint(args.checkpoint, args.out, weights=args.weights)
     except (ExportError, ValueError, FileNotFoundError) as exc:
         print(f"inkling-train export: error: {exc}", file=sys.stderr)
         return 2
@@ -146,4 +242,10 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("export", help="export a trained checkpoint to an Inkling ONNX model")
     p.add_argument("checkpoint", help="a run's final.pt")
     p.add_argument("--out", required=True, help="the .onnx file to write")
+    p.add_argument(
+        "--weights",
+        choices=WEIGHT_FORMATS,
+        default="float16",
+        help="how the file stores the weights (computation is float32 either way; default: float16)",
+    )
     p.set_defaults(func=run_export)

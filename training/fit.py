@@ -162,17 +162,29 @@ def _init_weights(net: SketchNet, path: str, log) -> None:
 
 
 def _weights_from_onnx(net: SketchNet, path: str) -> dict[str, torch.Tensor]:
-    """A state dict from an exported Inkling model.
+    """A state dict from an exported Inkling model (all tensors float32).
 
     The exporter folds each batch norm into the convolution before it (W' = W * g / s, b' = beta - mu * g / s),
-    so the convolutions take the folded weights and each batch norm becomes the identity plus b'.
+    so the convolutions take the folded weights and each batch norm becomes the identity plus b'. Weights
+    stored as float16 reach the graph through a ``Cast`` to float32 that carries the original name.
     """
     import onnx
     from onnx import numpy_helper
 
     proto = onnx.load(path)
-    inits = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in proto.graph.initializer}
-    out = {k.removeprefix("net."): v for k, v in inits.items() if not k.startswith("onnx::")}
+    inits = {}
+    for i in proto.graph.initializer:
+        array = numpy_helper.to_array(i)
+        if np.issubdtype(array.dtype, np.floating):
+            inits[i.name] = torch.from_numpy(array.astype(np.float32))
+    stored = set()
+    for node in proto.graph.node:
+        if node.op_type == "Cast" and node.input and node.input[0] in inits:
+            inits[node.output[0]] = inits[node.input[0]]
+            stored.add(node.input[0])
+    out = {
+        k.removeprefix("net."): v for k, v in inits.items() if not k.startswith("onnx::") and k not in stored
+    }
     convs = [n for n in proto.graph.node if n.op_type == "Conv"]
     names = [name for name, m in net.features.named_modules() if isinstance(m, torch.nn.Conv2d)]
     if len(convs) != len(names):
