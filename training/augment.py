@@ -21,10 +21,17 @@ def augment(
     scale_range: tuple[float, float] = (0.88, 1.08),
     max_shift: float = 0.08,
     flip_p: float = 0.5,
+    strength: float = 1.0,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """Random affine warp + mirror of a float batch (B, 1, 28, 28) in [0, 1]."""
+    """Random affine warp + mirror of a float batch (B, 1, 28, 28) in [0, 1].
+
+    ``strength`` scales every range at once (rotation, shear, scale and shift): bigger networks trained
+    for longer take stronger augmentation.
+    """
     b = x.shape[0]
+    max_rotate_deg, max_shear, max_shift = (v * strength for v in (max_rotate_deg, max_shear, max_shift))
+    scale_range = tuple(1.0 + (s - 1.0) * strength for s in scale_range)
     dev = x.device
 
     def u(lo, hi):

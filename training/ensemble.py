@@ -53,7 +53,68 @@ def load_member(path: str | Path) -> tuple[nn.Module, dict]:
     return net.eval(), state
 
 
-def combine(member_paths: list[str | Path], data_dirs: list[str], out_run: str | Path, *, log=print) -> dict:
+# Bytes of metadata per embedding dimension in an exported model (the few-shot head and the remembered
+# base-class embeddings), measured on exported ensembles; used to keep a selection under a size limit.
+METADATA_BYTES_PER_DIM = 1600
+
+
+def estimated_bytes(members: list[nn.Module]) -> int:
+    """The exported size of an ensemble: float16 weights plus metadata that grows with the embedding."""
+    dim = sum(m.cfg.embedding_dim for m in members)
+    return 2 * sum(count_parameters(m) for m in members) + METADATA_BYTES_PER_DIM * dim + 20_000
+
+
+def select_members(
+    member_paths: list[str | Path], data_dirs: list[str], *, max_bytes: int, log=print
+) -> list[Path]:
+    """Greedy forward selection on the validation split (never the test split): start from the best
+    member, then add whichever member raises the averaged logits' validation top-1 most, while the
+    exported model stays under ``max_bytes``."""
+    loaded = [load_member(p) for p in member_paths]
+    classes = loaded[0][1]["classes"]
+    split = loaded[0][1]["summary"]["split"]
+    for _, s in loaded[1:]:
+        if s["classes"] != classes or s["summary"]["split"] != split:
+            raise ValueError("ensemble members must share their classes and their split")
+    ds = Dataset.load(data_dirs, classes, log=log)
+    val = ds.split(split["seed"], split["val_frac"], split["test_frac"], split.get("max_per_class"))["val"]
+    images = ds.gather(val)
+    device = torch.device("cpu")
+    logits = [torch.from_numpy(predict(net, images, device)[0]) for net, _ in loaded]
+    labels = torch.from_numpy(val.label)
+
+    def top1(idx: list[int]) -> float:
+        return float((torch.stack([logits[i] for i in idx]).mean(0).argmax(1) == labels).float().mean())
+
+    for i, p in enumerate(member_paths):
+        log(
+            f"candidate {p}: validation top-1 {top1([i]):.4f}, ~{estimated_bytes([loaded[i][0]]) / 1e6:.2f} MB"
+        )
+    chosen = [max(range(len(loaded)), key=lambda i: top1([i]))]
+    while True:
+        fits = [
+            i
+            for i in range(len(loaded))
+            if i not in chosen and estimated_bytes([loaded[j][0] for j in [*chosen, i]]) <= max_bytes
+        ]
+        if not fits:
+            break
+        best = max(fits, key=lambda i: top1([*chosen, i]))
+        if top1([*chosen, best]) <= top1(chosen):
+            break
+        chosen.append(best)
+        log(f"ensemble of {len(chosen)}: validation top-1 {top1(chosen):.4f}")
+    return [Path(member_paths[i]) for i in chosen]
+
+
+def combine(
+    member_paths: list[str | Path],
+    data_dirs: list[str],
+    out_run: str | Path,
+    *,
+    extra: dict | None = None,
+    log=print,
+) -> dict:
     """Evaluate the ensemble on the members' common splits and write its final.pt (for export)."""
     members, states = zip(*(load_member(p) for p in member_paths), strict=True)
     classes = states[0]["classes"]
@@ -90,7 +151,9 @@ def combine(member_paths: list[str | Path], data_dirs: list[str], out_run: str |
             },
             "epochs": max(s["summary"]["epochs"] for s in states),
             "train_seconds": round(sum(s["summary"]["train_seconds"] for s in states), 1),
-            "hardware": hardware_description(device),
+            "hardware": states[0]["summary"].get("hardware", hardware_description(device)),
+            "member_configs": [s["net_config"] for s in states],
+            **(extra or {}),
             "parameters": count_parameters(ensemble) - count_parameters(ensemble.classifier),
         }
     )

@@ -50,7 +50,10 @@ class FitConfig:
     convs_per_block: list[int] = field(default_factory=lambda: [1, 2, 1])
     embedding_dim: int = 256
     dropout: float = 0.3
+    global_pool: bool = False
     augment: bool = True
+    augment_strength: float = 1.0
+    train_seed: int | None = None  # initialization and batch order; None: the split seed. Ensembles vary it.
     device: str = "auto"
     init_from: str | None = None
     in_memory_gb: float = 4.0  # datasets up to this size are held in (GPU) memory, larger ones stream
@@ -210,7 +213,8 @@ def fit(cfg: FitConfig, *, resume: bool = False, log=print) -> dict:
     device = pick_device(cfg.device, dist.local_rank)
     say = log if dist.main else (lambda *a, **k: None)
     run = Path(cfg.out)
-    torch.manual_seed(cfg.seed)
+    train_seed = cfg.seed if cfg.train_seed is None else cfg.train_seed
+    torch.manual_seed(train_seed)
 
     ds = Dataset.load(cfg.data, cfg.classes, cfg.min_count, workers=cfg.render_workers, log=say)
     splits = ds.split(cfg.seed, cfg.val_frac, cfg.test_frac, cfg.max_per_class)
@@ -222,7 +226,9 @@ def fit(cfg: FitConfig, *, resume: bool = False, log=print) -> dict:
         f"{k} classes, {sizes['train']} train / {sizes['val']} val / {sizes['test']} test drawings, on {device}"
     )
 
-    net_cfg = NetConfig(k, tuple(cfg.widths), tuple(cfg.convs_per_block), cfg.embedding_dim, cfg.dropout)
+    net_cfg = NetConfig(
+        k, tuple(cfg.widths), tuple(cfg.convs_per_block), cfg.embedding_dim, cfg.dropout, cfg.global_pool
+    )
     net = SketchNet(net_cfg)
     if cfg.init_from and not resume:
         _init_weights(net, cfg.init_from, say)
@@ -282,7 +288,7 @@ def fit(cfg: FitConfig, *, resume: bool = False, log=print) -> dict:
 
     def batches(epoch: int):
         if in_memory:
-            g = torch.Generator(device="cpu").manual_seed(cfg.seed * 1000 + epoch)
+            g = torch.Generator(device="cpu").manual_seed(train_seed * 1000 + epoch)
             perm = torch.randperm(sizes["train"], generator=g)
             if dist.world > 1:
                 perm = perm[: per_rank * dist.world][dist.rank :: dist.world]
@@ -296,7 +302,7 @@ def fit(cfg: FitConfig, *, resume: bool = False, log=print) -> dict:
                 splits["train"],
                 cfg.batch_size,
                 shuffle=True,
-                seed=cfg.seed * 1000 + epoch,
+                seed=train_seed * 1000 + epoch,
                 rank=dist.rank,
                 world=dist.world,
             ):
@@ -308,7 +314,8 @@ def fit(cfg: FitConfig, *, resume: bool = False, log=print) -> dict:
     for epoch in range(start_epoch, cfg.epochs):
         model.train()
         t0 = time.perf_counter()
-        seen, loss_sum, correct = 0, 0.0, 0
+        # Running sums stay on the device: reading them every step would stall the GPU.
+        seen, loss_sum, correct = 0, torch.zeros((), device=device), torch.zeros((), device=device)
         bar = tqdm(
             total=steps_per_epoch,
             desc=f"epoch {epoch + 1}/{cfg.epochs}",
@@ -320,7 +327,7 @@ def fit(cfg: FitConfig, *, resume: bool = False, log=print) -> dict:
         for xb, yb in batches(epoch):
             x = _to_batch(xb, device)
             if cfg.augment:
-                x = augment(x).contiguous(memory_format=torch.channels_last)
+                x = augment(x, strength=cfg.augment_strength).contiguous(memory_format=torch.channels_last)
             with _autocast(device):
                 logits, _ = model(x)
                 loss = F.cross_entropy(logits.float(), yb, label_smoothing=cfg.label_smoothing)
@@ -330,13 +337,16 @@ def fit(cfg: FitConfig, *, resume: bool = False, log=print) -> dict:
             sched.step()
             n = len(yb)
             seen += n
-            loss_sum += float(loss.detach()) * n
-            correct += int((logits.argmax(1) == yb).sum())
+            loss_sum += loss.detach() * n
+            correct += (logits.argmax(1) == yb).sum()
             bar.update(1)
-            bar.set_postfix(
-                loss=f"{loss_sum / seen:.3f}", img_s=f"{seen * dist.world / (time.perf_counter() - t0):.0f}"
-            )
+            if bar.n % 25 == 0 or bar.n == steps_per_epoch:
+                bar.set_postfix(
+                    loss=f"{float(loss_sum) / seen:.3f}",
+                    img_s=f"{seen * dist.world / (time.perf_counter() - t0):.0f}",
+                )
         bar.close()
+        loss_sum, correct = float(loss_sum), int(correct)
         seconds = time.perf_counter() - t0
         if dist.main:
             val_logits, _ = predict(net, x_val, device)
@@ -493,7 +503,23 @@ def add_fit_arguments(p) -> None:
     p.add_argument("--convs-per-block", default=",".join(map(str, d.convs_per_block)))
     p.add_argument("--embedding-dim", type=int, default=d.embedding_dim)
     p.add_argument("--dropout", type=float, default=d.dropout)
+    p.add_argument(
+        "--global-pool",
+        action="store_true",
+        help="average the last block over space instead of flattening it (fewer parameters per channel)",
+    )
     p.add_argument("--no-augment", action="store_true")
+    p.add_argument(
+        "--augment-strength",
+        type=float,
+        default=d.augment_strength,
+        help="scale the augmentation's rotation, shear, scale and shift ranges",
+    )
+    p.add_argument(
+        "--train-seed",
+        type=int,
+        help="seed for initialization and batch order (default: --seed); the split always follows --seed",
+    )
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument(
         "--init-from", metavar="MODEL", help="fine-tune from a checkpoint (.pt) or Inkling model (.onnx)"
@@ -532,7 +558,10 @@ def config_from_args(args) -> FitConfig:
         convs_per_block=[int(v) for v in args.convs_per_block.split(",")],
         embedding_dim=args.embedding_dim,
         dropout=args.dropout,
+        global_pool=args.global_pool,
         augment=not args.no_augment,
+        augment_strength=args.augment_strength,
+        train_seed=args.train_seed,
         device=args.device,
         init_from=args.init_from,
         mirror_average=args.mirror_average,

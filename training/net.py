@@ -15,6 +15,9 @@ class NetConfig:
     convs_per_block: tuple[int, ...] = (2, 2, 2)
     embedding_dim: int = 256
     dropout: float = 0.3
+    # False: the last block pools to 3×3 and is flattened into the embedding layer. True: the last block
+    # keeps 7×7 and is averaged over space, which spends the parameters on convolutions instead.
+    global_pool: bool = False
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -36,22 +39,25 @@ def _conv(cin: int, cout: int) -> list[nn.Module]:
 
 
 class SketchNet(nn.Module):
-    """28×28 sketch -> (logits, embedding). Each block halves the resolution: 28 -> 14 -> 7 -> 3."""
+    """28×28 sketch -> (logits, embedding). Each block halves the resolution: 28 -> 14 -> 7 (-> 3, or averaged)."""
 
     def __init__(self, cfg: NetConfig):
         super().__init__()
         self.cfg = cfg
         layers: list[nn.Module] = []
         cin = 1
-        for width, n in zip(cfg.widths, cfg.convs_per_block, strict=True):
+        side = 28
+        for i, (width, n) in enumerate(zip(cfg.widths, cfg.convs_per_block, strict=True)):
             for _ in range(n):
                 layers += _conv(cin, width)
                 cin = width
-            layers.append(nn.MaxPool2d(2))
+            if cfg.global_pool and i == len(cfg.widths) - 1:
+                layers.append(nn.AdaptiveAvgPool2d(1))
+                side = 1
+            else:
+                layers.append(nn.MaxPool2d(2))
+                side //= 2
         self.features = nn.Sequential(*layers)
-        side = 28
-        for _ in cfg.widths:
-            side //= 2
         self.embed = nn.Sequential(
             nn.Flatten(),
             nn.Dropout(cfg.dropout / 2),
