@@ -312,3 +312,21 @@ def test_ensemble_of_members_exports_one_consistent_model(tiny_run, quickdraw_di
     logits, emb = clf.run(images)
     np.testing.assert_allclose(logits, Classifier(model).run(images)[0], atol=1e-4)
     np.testing.assert_allclose(emb @ clf.meta.head["W"] + clf.meta.head["b"], logits, atol=1e-4)
+
+
+def test_member_selection_respects_the_size_and_compute_limits(tiny_run, quickdraw_dir):
+    from training.ensemble import estimated_bytes, load_member, member_flops, select_members
+
+    run, _ = tiny_run
+    net, _ = load_member(run / "final.pt", mirror=False)
+    quiet = {"log": lambda *a: None}
+    data = [str(quickdraw_dir)]
+    chosen = select_members([run / "final.pt"] * 2, data, max_bytes=10**9, **quiet)
+    assert 1 <= len(chosen) <= 2 and all(p == run / "final.pt" and m in (True, False) for p, m in chosen)
+    # Mirror averaging costs twice the operations: a limit between the two leaves only the plain network.
+    flops = member_flops(net)
+    assert select_members([run / "final.pt"], data, max_bytes=10**9, max_flops=1.5 * flops, **quiet) == [
+        (run / "final.pt", False)
+    ]
+    with pytest.raises(ValueError, match="fits"):
+        select_members([run / "final.pt"], data, max_bytes=estimated_bytes([net]) - 1, **quiet)

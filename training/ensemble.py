@@ -21,7 +21,7 @@ from . import checkpoint
 from .data import Dataset
 from .fit import SAMPLES_PER_CLASS, _sample_index, hardware_description, predict
 from .metrics import classification_report
-from .net import MirrorAveraged, NetConfig, count_parameters
+from .net import MirrorAveraged, NetConfig, count_parameters, inference_flops
 
 
 class Ensemble(nn.Module):
@@ -44,13 +44,36 @@ class Ensemble(nn.Module):
         return logits, torch.cat([o[1] for o in outs], dim=1)
 
 
-def load_member(path: str | Path) -> tuple[nn.Module, dict]:
-    """A run's final.pt as a network, mirror-averaged if its training chose that."""
+def load_member(path: str | Path, mirror: bool | None = None) -> tuple[nn.Module, dict]:
+    """A run's final.pt as a network, mirror-averaged if ``mirror`` (None: if its training chose that)."""
     state = checkpoint.load(path)
     net, _ = checkpoint.build_model(state)
-    if state.get("summary", {}).get("mirror_average"):
+    if mirror is None:
+        mirror = bool(state.get("summary", {}).get("mirror_average"))
+    if mirror:
         net = MirrorAveraged(net)
     return net.eval(), state
+
+
+Member = tuple[Path, bool]  # a run's final.pt, and whether it averages over the mirror image
+
+
+def _as_members(members) -> list[Member]:
+    """Accept plain paths (mirror averaging as their training chose) or (path, mirror) pairs."""
+    out = []
+    for m in members:
+        if isinstance(m, (tuple, list)):
+            out.append((Path(m[0]), bool(m[1])))
+        else:
+            state = checkpoint.load(m)
+            out.append((Path(m), bool(state.get("summary", {}).get("mirror_average"))))
+    return out
+
+
+def member_flops(net: nn.Module) -> int:
+    """Operations per drawing of a member (twice its network's when it averages over the mirror image)."""
+    base = net.net if isinstance(net, MirrorAveraged) else net
+    return inference_flops(base.cfg) * (2 if isinstance(net, MirrorAveraged) else 1)
 
 
 # Bytes of metadata per embedding dimension in an exported model (the few-shot head and the remembered
@@ -65,58 +88,84 @@ def estimated_bytes(members: list[nn.Module]) -> int:
 
 
 def select_members(
-    member_paths: list[str | Path], data_dirs: list[str], *, max_bytes: int, log=print
-) -> list[Path]:
-    """Greedy forward selection on the validation split (never the test split): start from the best
-    member, then add whichever member raises the averaged logits' validation top-1 most, while the
-    exported model stays under ``max_bytes``."""
-    loaded = [load_member(p) for p in member_paths]
-    classes = loaded[0][1]["classes"]
-    split = loaded[0][1]["summary"]["split"]
-    for _, s in loaded[1:]:
+    member_paths: list[str | Path],
+    data_dirs: list[str],
+    *,
+    max_bytes: int,
+    max_flops: float | None = None,
+    log=print,
+) -> list[Member]:
+    """Greedy forward selection on the validation split (never the test split).
+
+    Each trained network is offered twice, plain and averaged over the mirror image (twice the work).
+    Start from the best one that fits, then add whichever other network raises the averaged logits'
+    validation top-1 most, while the exported model stays under ``max_bytes`` and one drawing costs at
+    most ``max_flops`` operations (the app classifies live, after every stroke)."""
+    states = [checkpoint.load(p) for p in member_paths]
+    classes = states[0]["classes"]
+    split = states[0]["summary"]["split"]
+    for s in states[1:]:
         if s["classes"] != classes or s["summary"]["split"] != split:
             raise ValueError("ensemble members must share their classes and their split")
     ds = Dataset.load(data_dirs, classes, log=log)
     val = ds.split(split["seed"], split["val_frac"], split["test_frac"], split.get("max_per_class"))["val"]
     images = ds.gather(val)
-    device = torch.device("cpu")
-    logits = [torch.from_numpy(predict(net, images, device)[0]) for net, _ in loaded]
+    mirrored = np.ascontiguousarray(images[:, :, ::-1])
     labels = torch.from_numpy(val.label)
+    device = torch.device("cpu")
+    options = []  # (path index, mirror, network, val logits)
+    for i, state in enumerate(states):
+        net = checkpoint.build_model(state)[0].eval()
+        plain = torch.from_numpy(predict(net, images, device)[0])
+        flipped = torch.from_numpy(predict(net, mirrored, device)[0])
+        options.append((i, False, net, plain))
+        options.append((i, True, MirrorAveraged(net), (plain + flipped) / 2))
 
-    def top1(idx: list[int]) -> float:
-        return float((torch.stack([logits[i] for i in idx]).mean(0).argmax(1) == labels).float().mean())
+    def top1(chosen: list[int]) -> float:
+        logits = torch.stack([options[j][3] for j in chosen]).mean(0)
+        return float((logits.argmax(1) == labels).float().mean())
 
-    for i, p in enumerate(member_paths):
+    def fits(chosen: list[int]) -> bool:
+        nets = [options[j][2] for j in chosen]
+        flops = sum(member_flops(n) for n in nets)
+        return estimated_bytes(nets) <= max_bytes and (max_flops is None or flops <= max_flops)
+
+    for j, (i, mirror, net, _) in enumerate(options):
         log(
-            f"candidate {p}: validation top-1 {top1([i]):.4f}, ~{estimated_bytes([loaded[i][0]]) / 1e6:.2f} MB"
+            f"candidate {member_paths[i]}{' (mirror-averaged)' if mirror else ''}: validation top-1 "
+            f"{top1([j]):.4f}, ~{estimated_bytes([net]) / 1e6:.2f} MB, {member_flops(net) / 1e6:.0f} MFLOP"
         )
-    chosen = [max(range(len(loaded)), key=lambda i: top1([i]))]
+    single = [j for j in range(len(options)) if fits([j])]
+    if not single:
+        raise ValueError("no candidate fits the size and compute limits")
+    chosen = [max(single, key=lambda j: top1([j]))]
     while True:
-        fits = [
-            i
-            for i in range(len(loaded))
-            if i not in chosen and estimated_bytes([loaded[j][0] for j in [*chosen, i]]) <= max_bytes
-        ]
-        if not fits:
+        used = {options[j][0] for j in chosen}
+        more = [j for j in range(len(options)) if options[j][0] not in used and fits([*chosen, j])]
+        if not more:
             break
-        best = max(fits, key=lambda i: top1([*chosen, i]))
+        best = max(more, key=lambda j: top1([*chosen, j]))
         if top1([*chosen, best]) <= top1(chosen):
             break
         chosen.append(best)
         log(f"ensemble of {len(chosen)}: validation top-1 {top1(chosen):.4f}")
-    return [Path(member_paths[i]) for i in chosen]
+    return [(Path(member_paths[options[j][0]]), options[j][1]) for j in chosen]
 
 
 def combine(
-    member_paths: list[str | Path],
+    member_paths: list,
     data_dirs: list[str],
     out_run: str | Path,
     *,
     extra: dict | None = None,
     log=print,
 ) -> dict:
-    """Evaluate the ensemble on the members' common splits and write its final.pt (for export)."""
-    members, states = zip(*(load_member(p) for p in member_paths), strict=True)
+    """Evaluate the ensemble on the members' common splits and write its final.pt (for export).
+
+    ``member_paths``: runs' final.pt files, or (final.pt, mirror) pairs from :func:`select_members`."""
+    specs = _as_members(member_paths)
+    member_paths = [p for p, _ in specs]
+    members, states = zip(*(load_member(p, m) for p, m in specs), strict=True)
     classes = states[0]["classes"]
     split = states[0]["summary"]["split"]
     for s in states[1:]:
@@ -132,7 +181,12 @@ def combine(
         reports[name] = classification_report(
             predict(ensemble, images, device)[0], splits[name].label, classes
         )
-    member_val = [s["summary"].get("val_top1_mirror_averaged", s["summary"]["val_top1"]) for s in states]
+    member_val = [
+        s["summary"].get("val_top1_mirror_averaged", s["summary"]["val_top1"])
+        if m
+        else s["summary"]["val_top1"]
+        for s, (_, m) in zip(states, specs, strict=True)
+    ]
     log(
         f"ensemble of {len(members)}: validation top-1 {reports['val']['top1']:.4f} "
         f"(members {', '.join(f'{v:.4f}' for v in member_val)}); test top-1 {reports['test']['top1']:.4f}, "
@@ -147,8 +201,9 @@ def combine(
             "ensemble": {
                 "members": [str(p) for p in member_paths],
                 "member_val_top1": member_val,
-                "member_mirror_average": [bool(s["summary"].get("mirror_average")) for s in states],
+                "member_mirror_average": [m for _, m in specs],
             },
+            "inference_flops": sum(member_flops(m) for m in members),
             "epochs": max(s["summary"]["epochs"] for s in states),
             "train_seconds": round(sum(s["summary"]["train_seconds"] for s in states), 1),
             "hardware": states[0]["summary"].get("hardware", hardware_description(device)),
@@ -170,6 +225,7 @@ def combine(
     checkpoint.save(
         {
             "ensemble": [str(p) for p in member_paths],
+            "mirror": [m for _, m in specs],
             "classes": classes,
             "summary": summary,
             "samples": torch.from_numpy(ds.gather(samples)),
@@ -184,7 +240,8 @@ def export_ensemble(ensemble_ckpt: str | Path, out: str | Path, *, log=print) ->
     from .export import export_onnx
 
     state = torch.load(ensemble_ckpt, map_location="cpu", weights_only=True)
-    members = [load_member(p)[0] for p in state["ensemble"]]
+    mirror = state.get("mirror", [None] * len(state["ensemble"]))
+    members = [load_member(p, m)[0] for p, m in zip(state["ensemble"], mirror, strict=True)]
     return export_onnx(
         Ensemble(members),
         state["classes"],

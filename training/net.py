@@ -91,5 +91,16 @@ class MirrorAveraged(nn.Module):
         return (logits[:b] + logits[b:]) / 2, (emb[:b] + emb[b:]) / 2
 
 
+def inference_flops(cfg: NetConfig) -> int:
+    """Floating-point operations (multiply and add counted apart) to classify one 28×28 drawing."""
+    flops, side, cin = 0, 28, 1
+    for i, (width, n) in enumerate(zip(cfg.widths, cfg.convs_per_block, strict=True)):
+        for _ in range(n):
+            flops += 2 * side * side * 9 * cin * width
+            cin = width
+        side = 1 if cfg.global_pool and i == len(cfg.widths) - 1 else side // 2
+    return flops + 2 * (cin * side * side * cfg.embedding_dim + cfg.embedding_dim * cfg.num_classes)
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
