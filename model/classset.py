@@ -63,7 +63,9 @@ EXAMPLES_DIR = "examples/"
 MIN_EXAMPLES = 1
 RECOMMENDED_EXAMPLES = 5  # fewer still work, but recognise new drawings less reliably
 MAX_NAME_LENGTH = 64
-AUGMENT_COPIES = 1  # jittered re-renderings of each example, added to the fit (more cost time, gained nothing)
+AUGMENT_COPIES = (
+    1  # jittered re-renderings of each example, added to the fit (more cost time, gained nothing)
+)
 
 
 def is_classset(path: str | os.PathLike) -> bool:
