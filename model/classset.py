@@ -63,9 +63,8 @@ EXAMPLES_DIR = "examples/"
 MIN_EXAMPLES = 1
 RECOMMENDED_EXAMPLES = 5  # fewer still work, but recognise new drawings less reliably
 MAX_NAME_LENGTH = 64
-AUGMENT_COPIES = (
-    1  # jittered re-renderings of each example, added to the fit (more cost time, gained nothing)
-)
+# Jittered re-renderings of each example, added to the fit (3 cost more time and gained nothing).
+AUGMENT_COPIES = 1
 
 
 def is_classset(path: str | os.PathLike) -> bool:

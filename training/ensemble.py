@@ -28,15 +28,19 @@ class Ensemble(nn.Module):
     def __init__(self, members: list[nn.Module]):
         super().__init__()
         self.members = nn.ModuleList(members)
-        n = len(members)
         k = members[0].cfg.num_classes
         dim = sum(m.cfg.embedding_dim for m in members)
         self.cfg = NetConfig(k, embedding_dim=dim)
         # Not used in forward: the equivalent single linear layer, written into the model's metadata.
         self.classifier = nn.Linear(dim, k)
-        with torch.no_grad():
-            self.classifier.weight.copy_(torch.cat([m.classifier.weight for m in members], dim=1) / n)
-            self.classifier.bias.copy_(torch.stack([m.classifier.bias for m in members]).mean(0))
+        self.refresh_classifier()
+
+    @torch.no_grad()
+    def refresh_classifier(self) -> None:
+        """Rebuild the equivalent linear layer from the members' (after their weights changed)."""
+        members = list(self.members)
+        self.classifier.weight.copy_(torch.cat([m.classifier.weight for m in members], dim=1) / len(members))
+        self.classifier.bias.copy_(torch.stack([m.classifier.bias for m in members]).mean(0))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         outs = [m(x) for m in self.members]
@@ -58,16 +62,9 @@ def load_member(path: str | Path, mirror: bool | None = None) -> tuple[nn.Module
 Member = tuple[Path, bool]  # a run's final.pt, and whether it averages over the mirror image
 
 
-def _as_members(members) -> list[Member]:
-    """Accept plain paths (mirror averaging as their training chose) or (path, mirror) pairs."""
-    out = []
-    for m in members:
-        if isinstance(m, (tuple, list)):
-            out.append((Path(m[0]), bool(m[1])))
-        else:
-            state = checkpoint.load(m)
-            out.append((Path(m), bool(state.get("summary", {}).get("mirror_average"))))
-    return out
+def _as_members(members) -> list[tuple[Path, bool | None]]:
+    """Plain paths (None: mirror averaging as their training chose) or (path, mirror) pairs."""
+    return [(Path(m[0]), bool(m[1])) if isinstance(m, (tuple, list)) else (Path(m), None) for m in members]
 
 
 def member_flops(net: nn.Module) -> int:
@@ -157,7 +154,6 @@ def combine(
     data_dirs: list[str],
     out_run: str | Path,
     *,
-    extra: dict | None = None,
     log=print,
 ) -> dict:
     """Evaluate the ensemble on the members' common splits and write its final.pt (for export).
@@ -166,6 +162,7 @@ def combine(
     specs = _as_members(member_paths)
     member_paths = [p for p, _ in specs]
     members, states = zip(*(load_member(p, m) for p, m in specs), strict=True)
+    mirror = [isinstance(m, MirrorAveraged) for m in members]
     classes = states[0]["classes"]
     split = states[0]["summary"]["split"]
     for s in states[1:]:
@@ -185,7 +182,7 @@ def combine(
         s["summary"].get("val_top1_mirror_averaged", s["summary"]["val_top1"])
         if m
         else s["summary"]["val_top1"]
-        for s, (_, m) in zip(states, specs, strict=True)
+        for s, m in zip(states, mirror, strict=True)
     ]
     log(
         f"ensemble of {len(members)}: validation top-1 {reports['val']['top1']:.4f} "
@@ -201,14 +198,13 @@ def combine(
             "ensemble": {
                 "members": [str(p) for p in member_paths],
                 "member_val_top1": member_val,
-                "member_mirror_average": [m for _, m in specs],
+                "member_mirror_average": mirror,
             },
             "inference_flops": sum(member_flops(m) for m in members),
             "epochs": max(s["summary"]["epochs"] for s in states),
             "train_seconds": round(sum(s["summary"]["train_seconds"] for s in states), 1),
             "hardware": states[0]["summary"].get("hardware", hardware_description(device)),
             "member_configs": [s["net_config"] for s in states],
-            **(extra or {}),
             "parameters": count_parameters(ensemble) - count_parameters(ensemble.classifier),
         }
     )
@@ -225,7 +221,7 @@ def combine(
     checkpoint.save(
         {
             "ensemble": [str(p) for p in member_paths],
-            "mirror": [m for _, m in specs],
+            "mirror": mirror,
             "classes": classes,
             "summary": summary,
             "samples": torch.from_numpy(ds.gather(samples)),

@@ -61,12 +61,8 @@ def shipped_model(net: nn.Module, weights: str = "float16") -> nn.Module:
                             "a weight is outside float16's range: export with --weights float32"
                         )
                     m.weight.copy_(half.float())
-        if hasattr(net, "members"):  # an Ensemble: its classifier is not used in forward, only written out
-            members = list(net.members)
-            net.classifier.weight.copy_(
-                torch.cat([m.classifier.weight for m in members], dim=1) / len(members)
-            )
-            net.classifier.bias.copy_(torch.stack([m.classifier.bias for m in members]).mean(0))
+        if hasattr(net, "refresh_classifier"):  # an Ensemble: its metadata classifier follows the members
+            net.refresh_classifier()
     return net
 
 

@@ -259,12 +259,8 @@ def _train_candidate(name: str, settings: dict, args) -> bool:
         if checkpoint.load(run / "final.pt")["epoch"] == settings["epochs"]:
             print(f"{name}: already trained ({run / 'final.pt'})")
             return True
-    cfg = _fit_config(name, settings, args)
+    cfg = FitConfig(data=[args.data], out=str(run), device=args.device, **settings)
     return bool(fit(cfg, resume=args.resume and (run / "last.pt").exists()))
-
-
-def _fit_config(name: str, settings: dict, args) -> FitConfig:
-    return FitConfig(data=[args.data], out=str(Path(args.runs) / name), device=args.device, **settings)
 
 
 def _train_in_parallel(args) -> None:
@@ -327,20 +323,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     runs = Path(args.runs)
-    t0 = time.perf_counter()
     if args.jobs > 1:
         _train_in_parallel(args)
     else:
         for name, cand in CANDIDATES:
             if not _train_candidate(name, cand, args):
                 return 0  # not rank 0 of a distributed run
-    wall = time.perf_counter() - t0
 
     finals = [runs / name / "final.pt" for name, _ in CANDIDATES]
     chosen = select_members(finals, [args.data], max_bytes=MAX_MODEL_BYTES, max_flops=MAX_INFERENCE_FLOPS)
     out = Path(args.out)
     while True:
-        metrics = combine(chosen, [args.data], runs / "default-ensemble", extra={"train_wall_seconds": wall})
+        metrics = combine(chosen, [args.data], runs / "default-ensemble")
         export_ensemble(runs / "default-ensemble" / "final.pt", out)
         if out.stat().st_size <= MAX_MODEL_BYTES or len(chosen) == 1:
             break
