@@ -37,15 +37,14 @@ def percentile(values, q):
 
 def bench_stroke_end(model_path: Path, data_dir: Path, per_class: int) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from inkling.desktop.main_window import MainWindow
+    from inkling.desktop.references import ReferenceLibrary
+    from inkling.desktop.settings import AppSettings
+    from inkling.model.classifier import load_model
     from PySide6.QtCore import QPoint
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
     from test_app_support import LEFT, NO_MOD, fit_to_widget, raw_drawings
-
-    from desktop.main_window import MainWindow
-    from desktop.references import ReferenceLibrary
-    from desktop.settings import AppSettings
-    from model.classifier import load_model
 
     app = QApplication.instance() or QApplication([])
     classifier = load_model(model_path)
@@ -110,7 +109,7 @@ def bench_cold_start(model_path: Path, runs: int) -> dict:
         command = [
             sys.executable,
             "-m",
-            "desktop",
+            "inkling.desktop",
             "--model",
             str(model_path),
             "--settings",

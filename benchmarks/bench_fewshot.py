@@ -31,11 +31,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from model.classifier import Classifier  # noqa: E402
-from model.classset import AUGMENT_COPIES, teach  # noqa: E402
-from model.fewshot import FitOptions  # noqa: E402
-from model.raster import rasterize_batch  # noqa: E402
-from model.strokes import read_ndjson  # noqa: E402
+from inkling.model.classifier import Classifier  # noqa: E402
+from inkling.model.classset import AUGMENT_COPIES, teach  # noqa: E402
+from inkling.model.fewshot import FitOptions  # noqa: E402
+from inkling.model.raster import rasterize_batch  # noqa: E402
+from inkling.model.strokes import read_ndjson  # noqa: E402
 
 
 def new_categories(data: Path, base_classes: list[str]) -> dict[str, list]:
@@ -64,7 +64,7 @@ def new_categories(data: Path, base_classes: list[str]) -> dict[str, list]:
 def base_heldout(args, clf: Classifier) -> tuple[np.ndarray, np.ndarray]:
     """(images (N, 28, 28) uint8, labels (N,)) of the base classes' held-out drawings."""
     if args.base_source == "split":
-        from training.data import load_model_test_split  # the base model's own test split
+        from inkling.training.data import load_model_test_split  # the base model's own test split
 
         images, labels = load_model_test_split(args.model, [args.data], log=lambda *a: None)[:2]
         return np.asarray(images).reshape(-1, 28, 28), np.asarray(labels)

@@ -15,8 +15,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from model.raster import rasterize, rasterize_batch  # noqa: E402
-from model.strokes import read_ndjson  # noqa: E402
+from inkling.model.raster import rasterize, rasterize_batch  # noqa: E402
+from inkling.model.strokes import read_ndjson  # noqa: E402
 
 
 def load_drawings(root: Path, fmt: str, limit: int) -> list:

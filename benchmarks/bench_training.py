@@ -22,9 +22,9 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from training.augment import augment  # noqa: E402
-from training.data import Dataset  # noqa: E402
-from training.net import NetConfig, SketchNet  # noqa: E402
+from inkling.training.augment import augment  # noqa: E402
+from inkling.training.data import Dataset  # noqa: E402
+from inkling.training.net import NetConfig, SketchNet  # noqa: E402
 
 CLASSES = ["apple", "banana", "cat", "dog", "house", "tree", "bicycle", "flower"]
 

@@ -14,8 +14,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from model.raster import rasterize  # noqa: E402
-from model.strokes import read_ndjson  # noqa: E402
+from inkling.model.raster import rasterize  # noqa: E402
+from inkling.model.strokes import read_ndjson  # noqa: E402
 
 
 def main(out: str = "docs/raster_parity.png", n: int = 8) -> None:

@@ -26,17 +26,16 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot.png")
     args = parser.parse_args(argv)
 
+    from inkling.desktop.main_window import MainWindow
+    from inkling.desktop.references import ReferenceLibrary
+    from inkling.desktop.settings import AppSettings
+    from inkling.model.classifier import load_model
+    from inkling.model.strokes import atomic_write_bytes
     from PySide6.QtCore import QPoint
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
     from test_app_support import LEFT, NO_MOD, fit_to_widget, raw_drawings
-
-    from desktop.main_window import MainWindow
-    from desktop.references import ReferenceLibrary
-    from desktop.settings import AppSettings
-    from model.classifier import load_model
-    from model.strokes import atomic_write_bytes
 
     app = QApplication([sys.argv[0]])  # noqa: F841 (kept alive for the whole run)
     classifier = load_model(args.model)

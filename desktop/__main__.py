@@ -34,9 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_self_test(args: argparse.Namespace) -> int:
     try:
-        selftest = importlib.import_module("desktop.selftest")
+        selftest = importlib.import_module("inkling.desktop.selftest")
     except ModuleNotFoundError as exc:
-        if exc.name != "desktop.selftest":
+        if exc.name != "inkling.desktop.selftest":
             raise
         print(
             "inkling: the self-test is not available in this installation (desktop.selftest is missing)",

@@ -10,8 +10,8 @@ from pathlib import Path
 
 def choose_classifier(args, settings):
     """The model named on the command line, else the last one opened, else the bundled one."""
-    from model.classifier import default_model_path, load_model
-    from model.contract import ModelError
+    from inkling.model.classifier import default_model_path, load_model
+    from inkling.model.contract import ModelError
 
     if args.model:
         try:

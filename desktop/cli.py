@@ -65,8 +65,8 @@ class Reporter:
 
 
 def classify_ndjson(path: Path, reporter: Reporter) -> None:
-    from model.raster import rasterize
-    from model.strokes import StrokeFormatError, parse_ndjson_line
+    from inkling.model.raster import rasterize
+    from inkling.model.strokes import StrokeFormatError, parse_ndjson_line
 
     indices: list[int] = []
     images: list[np.ndarray] = []
@@ -117,8 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.top < 1:
         print("inkling classify: --top must be at least 1", file=sys.stderr)
         return 2
-    from model.classifier import default_model_path, load_model
-    from model.contract import ModelError
+    from inkling.model.classifier import default_model_path, load_model
+    from inkling.model.contract import ModelError
 
     try:
         classifier = load_model(args.model or default_model_path())

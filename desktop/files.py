@@ -9,10 +9,15 @@ import os
 from pathlib import Path
 
 import numpy as np
+from inkling.model.strokes import (
+    DrawingRecord,
+    StrokeFormatError,
+    atomic_write_bytes,
+    iter_ndjson,
+    write_ndjson,
+)
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSize
 from PySide6.QtGui import QImage, QPainter, QTransform
-
-from model.strokes import DrawingRecord, StrokeFormatError, atomic_write_bytes, iter_ndjson, write_ndjson
 
 from .drawing import Stroke, bounding_box, with_times
 from .ink import BACKGROUND, MAX_PEN_WIDTH, paint_strokes

@@ -25,9 +25,8 @@ from __future__ import annotations
 import os
 
 import numpy as np
-
-from model.raster import LINE_WIDTH, SIDE, TOTAL
-from model.strokes import SIMPLIFIED_SIDE
+from inkling.model.raster import LINE_WIDTH, SIDE, TOTAL
+from inkling.model.strokes import SIMPLIFIED_SIDE
 
 WORK = int(TOTAL)  # the 304-unit square, one working pixel per unit
 

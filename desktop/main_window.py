@@ -6,6 +6,9 @@ import json
 import time
 from pathlib import Path
 
+from inkling.model.classifier import Classifier, load_model
+from inkling.model.contract import ModelError
+from inkling.model.strokes import StrokeFormatError
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
@@ -18,10 +21,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from model.classifier import Classifier, load_model
-from model.contract import ModelError
-from model.strokes import StrokeFormatError
 
 from . import files
 from .canvas import ERASER_TOOL, PEN_TOOL, Canvas

@@ -11,9 +11,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
-from model.resources import resource_path
-from model.strokes import read_ndjson
+from inkling.model.resources import resource_path
+from inkling.model.strokes import read_ndjson
 
 
 def default_references_path() -> Path:

@@ -67,8 +67,8 @@ def check_environment(report: Report) -> None:
 
 
 def check_model(report: Report, model_arg: str | None):
-    from model.classifier import default_model_path, load_model
-    from model.contract import ModelError
+    from inkling.model.classifier import default_model_path, load_model
+    from inkling.model.contract import ModelError
 
     path = Path(model_arg) if model_arg else default_model_path()
     start = time.perf_counter()
@@ -89,8 +89,8 @@ def check_model(report: Report, model_arg: str | None):
 
 
 def load_references(report: Report):
-    from desktop.references import default_references_path
-    from model.strokes import StrokeFormatError, read_ndjson
+    from inkling.desktop.references import default_references_path
+    from inkling.model.strokes import StrokeFormatError, read_ndjson
 
     path = default_references_path()
     if not path.exists():
@@ -109,7 +109,7 @@ def load_references(report: Report):
 
 
 def check_classification(report: Report, classifier, records) -> None:
-    from model.raster import rasterize_batch
+    from inkling.model.raster import rasterize_batch
 
     start = time.perf_counter()
     images = rasterize_batch([r.strokes for r in records])
@@ -161,9 +161,9 @@ def check_window(report: Report, classifier, records) -> None:
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "inkling"])
     platform = app.platformName()
 
-    from desktop.main_window import MainWindow
-    from desktop.references import ReferenceLibrary
-    from desktop.settings import AppSettings
+    from inkling.desktop.main_window import MainWindow
+    from inkling.desktop.references import ReferenceLibrary
+    from inkling.desktop.settings import AppSettings
 
     with tempfile.TemporaryDirectory(prefix="inkling-selftest-") as tmp:
         # Its own settings file: the self-test must not change the person's window or last model.

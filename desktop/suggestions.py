@@ -15,10 +15,9 @@ import traceback
 from dataclasses import dataclass, field
 
 import numpy as np
+from inkling.model.classifier import Classifier, Suggestion, softmax
+from inkling.model.raster import rasterize
 from PySide6.QtCore import QElapsedTimer, QObject, QRunnable, QThreadPool, QTimer, Signal
-
-from model.classifier import Classifier, Suggestion, softmax
-from model.raster import rasterize
 
 INTERVAL_MS = 100  # the most often a stroke in progress is classified
 FRAME_BUDGET_MS = 10.0  # slower than this on average, and inference moves off the UI thread

@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from inkling.model.classifier import Classifier
+from inkling.model.classset import RECOMMENDED_EXAMPLES, ClassSet, check_class_name, is_classset
+from inkling.model.contract import ModelError
+from inkling.model.strokes import as_strokes
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
-
-from model.classifier import Classifier
-from model.classset import RECOMMENDED_EXAMPLES, ClassSet, check_class_name, is_classset
-from model.contract import ModelError
-from model.strokes import as_strokes
 
 from .teach_store import StoreError, TeachStore
 

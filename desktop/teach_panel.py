@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from inkling.model.classset import SUFFIX
+from inkling.model.contract import ModelError
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -22,9 +24,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from model.classset import SUFFIX
-from model.contract import ModelError
 
 from .commands import ReplaceDrawingCommand
 from .drawing import as_model_strokes

@@ -17,8 +17,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from model.classset import ClassSet
-from model.contract import ModelError
+from inkling.model.classset import ClassSet
+from inkling.model.contract import ModelError
 
 DATA_DIR_ENV = "INKLING_DATA_DIR"
 CLASSES_DIR = "classes"

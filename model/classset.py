@@ -2,7 +2,7 @@
 
 Python API (what the app's Teach mode and ``inkling-train teach`` use)::
 
-    from model.classset import teach, ClassSet
+    from inkling.model.classset import teach, ClassSet
 
     cs = teach("default.onnx", {"teapot": [strokes, ...], "cactus": [...]})  # base path or a Classifier
     cs.save("my-drawings.inkset")            # one file, written atomically

@@ -4,7 +4,7 @@ import os
 import sys
 from pathlib import Path
 
-from desktop.__main__ import main
+from inkling.desktop.__main__ import main
 
 
 def prefer_x11_without_wayland_plugin() -> None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from inkling.desktop.drawing import CLEAN, DOODLE, bounding_box
+from inkling.desktop.references import ReferenceLibrary
+from inkling.desktop.suggestion_panel import KEEP_DRAWING
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 from test_app_support import draw, draw_stroke, make_window
-
-from desktop.drawing import CLEAN, DOODLE, bounding_box
-from desktop.references import ReferenceLibrary
-from desktop.suggestion_panel import KEEP_DRAWING
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
@@ -20,7 +19,7 @@ L_SHAPE = [np.array([[100, 100], [100, 200], [180, 200]]), np.array([[300, 120],
 
 @pytest.fixture(scope="module")
 def classifier(default_model_path):
-    from model.classifier import load_model
+    from inkling.model.classifier import load_model
 
     return load_model(default_model_path)
 
@@ -142,9 +141,9 @@ def test_clicking_a_suggestion_replaces_the_doodle(qtbot, classifier, tmp_path):
 
 
 def test_keep_drawing_below_the_threshold_and_threshold_persists(qtbot, classifier, tmp_path):
-    from desktop.settings import AppSettings
-    from desktop.suggestions import Prediction
-    from model.classifier import Suggestion
+    from inkling.desktop.settings import AppSettings
+    from inkling.desktop.suggestions import Prediction
+    from inkling.model.classifier import Suggestion
 
     window = make_window(qtbot, classifier, tmp_path)
     panel = window.panel

@@ -6,16 +6,15 @@ import json
 
 import numpy as np
 import pytest
+from inkling.desktop.__main__ import main
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from test_app_support import raw_drawings
 
-from desktop.__main__ import main
-
 
 @pytest.fixture(scope="module")
 def classifier(default_model_path):
-    from model.classifier import load_model
+    from inkling.model.classifier import load_model
 
     return load_model(default_model_path)
 

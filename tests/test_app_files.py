@@ -6,16 +6,15 @@ import json
 
 import numpy as np
 import pytest
+from inkling.desktop import files
+from inkling.desktop.settings import AppSettings
 from PySide6.QtGui import QImage
 from test_app_support import draw, make_window, raw_drawings
-
-from desktop import files
-from desktop.settings import AppSettings
 
 
 @pytest.fixture(scope="module")
 def classifier(default_model_path):
-    from model.classifier import load_model
+    from inkling.model.classifier import load_model
 
     return load_model(default_model_path)
 

@@ -35,12 +35,12 @@ def test_no_torch_after_startup_drawing_and_prediction(tmp_path, default_model_p
         from PySide6.QtCore import QPoint, Qt
         from PySide6.QtTest import QTest
         from PySide6.QtWidgets import QApplication
-        from desktop.__main__ import build_parser
-        from desktop.app import choose_classifier
-        from desktop.main_window import MainWindow
-        from desktop.references import ReferenceLibrary
-        from desktop.settings import AppSettings
-        from desktop.cli import main as classify
+        from inkling.desktop.__main__ import build_parser
+        from inkling.desktop.app import choose_classifier
+        from inkling.desktop.main_window import MainWindow
+        from inkling.desktop.references import ReferenceLibrary
+        from inkling.desktop.settings import AppSettings
+        from inkling.desktop.cli import main as classify
 
         args = build_parser().parse_args(["--model", sys.argv[1], "--settings", sys.argv[2]])
         app = QApplication([])
@@ -94,7 +94,7 @@ def test_bad_model_on_the_command_line_exits_with_a_message(tmp_path):
 def test_self_test_is_delegated_and_missing_is_an_error(monkeypatch, capsys):
     import importlib
 
-    from desktop import __main__ as entry
+    from inkling.desktop import __main__ as entry
 
     calls = []
 
@@ -108,7 +108,7 @@ def test_self_test_is_delegated_and_missing_is_an_error(monkeypatch, capsys):
     monkeypatch.setattr(
         entry.importlib,
         "import_module",
-        lambda name: FakeSelfTest if name == "desktop.selftest" else real_import(name),
+        lambda name: FakeSelfTest if name == "inkling.desktop.selftest" else real_import(name),
     )
     assert entry.main(["--self-test"]) == 3 and calls == [True]
 
@@ -121,7 +121,7 @@ def test_self_test_is_delegated_and_missing_is_an_error(monkeypatch, capsys):
 
 
 def test_help_mentions_classify(capsys):
-    from desktop.__main__ import main
+    from inkling.desktop.__main__ import main
 
     with pytest.raises(SystemExit):
         main(["--help"])

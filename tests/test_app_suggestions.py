@@ -7,14 +7,13 @@ import time
 
 import numpy as np
 import pytest
+from inkling.desktop.suggestions import SuggestionEngine
 from test_app_support import draw, draw_stroke, fit_to_widget, make_window, test_drawings
-
-from desktop.suggestions import SuggestionEngine
 
 
 @pytest.fixture(scope="module")
 def classifier(default_model_path):
-    from model.classifier import load_model
+    from inkling.model.classifier import load_model
 
     return load_model(default_model_path)
 

@@ -9,10 +9,9 @@ import json
 from pathlib import Path
 
 import numpy as np
+from inkling.model.strokes import DrawingRecord, read_ndjson
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
-
-from model.strokes import DrawingRecord, read_ndjson
 
 LEFT = Qt.MouseButton.LeftButton
 NO_MOD = Qt.KeyboardModifier.NoModifier
@@ -83,9 +82,9 @@ def draw(widget, strokes: list[np.ndarray], fit: bool = True) -> list[np.ndarray
 
 
 def make_window(qtbot, classifier, tmp_path, references=None, **kwargs):
-    from desktop.main_window import MainWindow
-    from desktop.references import ReferenceLibrary
-    from desktop.settings import AppSettings
+    from inkling.desktop.main_window import MainWindow
+    from inkling.desktop.references import ReferenceLibrary
+    from inkling.desktop.settings import AppSettings
 
     window = MainWindow(
         classifier,

@@ -7,12 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from inkling.desktop.commands import AddStrokeCommand
+from inkling.desktop.drawing import Stroke
+from inkling.desktop.teach_store import CLASSES_DIR, CURRENT, DATA_DIR_ENV, data_dir
+from inkling.model.classset import ClassSet
 from test_app_support import draw, make_window, raw_drawings
-
-from desktop.commands import AddStrokeCommand
-from desktop.drawing import Stroke
-from desktop.teach_store import CLASSES_DIR, CURRENT, DATA_DIR_ENV, data_dir
-from model.classset import ClassSet
 
 CANDIDATES = ["envelope", "wine glass", "anvil", "cactus"]  # distinctive; the first one the model lacks
 SHOTS = 5
@@ -21,7 +20,7 @@ HELD_OUT = 5
 
 @pytest.fixture(scope="module")
 def classifier(default_model_path):
-    from model.classifier import load_model
+    from inkling.model.classifier import load_model
 
     return load_model(default_model_path)
 

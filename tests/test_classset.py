@@ -7,13 +7,12 @@ import zipfile
 
 import numpy as np
 import pytest
-
-from model.classifier import Classifier, load_model
-from model.classset import FORMAT, ClassSet, is_classset, load_classset, teach
-from model.contract import ModelError
-from model.raster import rasterize_batch
-from model.strokes import read_ndjson
-from training.cli import main as train_main
+from inkling.model.classifier import Classifier, load_model
+from inkling.model.classset import FORMAT, ClassSet, is_classset, load_classset, teach
+from inkling.model.contract import ModelError
+from inkling.model.raster import rasterize_batch
+from inkling.model.strokes import read_ndjson
+from inkling.training.cli import main as train_main
 
 # Distinctive categories; the first three that the base model does not know are taught.
 CANDIDATES = ["envelope", "cactus", "teapot", "anvil", "scissors", "wine glass", "key", "sword"]

@@ -4,10 +4,9 @@ accurate on its own held-out test split as its model card says."""
 import json
 
 import numpy as np
-
-from model.classifier import Classifier
-from training.data import choose_sources, load_model_test_split
-from training.retrain import MAX_MODEL_BYTES, MIN_COUNT
+from inkling.model.classifier import Classifier
+from inkling.training.data import choose_sources, load_model_test_split
+from inkling.training.retrain import MAX_MODEL_BYTES, MIN_COUNT
 
 
 def test_size_limit(default_model_path):

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from training import cli
-from training import download as dl
-from training.categories import CATEGORIES, read_class_list, resolve_categories
+from inkling.training import cli
+from inkling.training import download as dl
+from inkling.training.categories import CATEGORIES, read_class_list, resolve_categories
 
 
 def make_npy(rows: int = 20, seed: int = 0, dtype=np.uint8, width: int = 784) -> bytes:

@@ -6,14 +6,13 @@ import pytest
 torch = pytest.importorskip("torch", reason="training tests need the 'train' extra (torch)")
 onnx = pytest.importorskip("onnx")
 
+from inkling.model.classifier import Classifier  # noqa: E402
+from inkling.training import checkpoint  # noqa: E402
+from inkling.training.cli import main as train_main  # noqa: E402
+from inkling.training.export import HALF_MIN_ELEMENTS, export_checkpoint, export_onnx, shipped_model  # noqa: E402
+from inkling.training.fit import _init_weights, _weights_from_onnx  # noqa: E402
+from inkling.training.net import MirrorAveraged, SketchNet  # noqa: E402
 from onnx import TensorProto, numpy_helper  # noqa: E402
-
-from model.classifier import Classifier  # noqa: E402
-from training import checkpoint  # noqa: E402
-from training.cli import main as train_main  # noqa: E402
-from training.export import HALF_MIN_ELEMENTS, export_checkpoint, export_onnx, shipped_model  # noqa: E402
-from training.fit import _init_weights, _weights_from_onnx  # noqa: E402
-from training.net import MirrorAveraged, SketchNet  # noqa: E402
 
 CLASSES = "apple,banana,monkey"
 QUIET = {"log": lambda *a: None}
@@ -127,7 +126,7 @@ def test_fine_tuning_loads_a_float16_export_as_float32_weights(run, exports, qui
 
 
 def test_an_ensemble_of_plain_and_mirrored_members_exports_in_float16(run, quickdraw_dir, tmp_path):
-    from training.ensemble import Ensemble
+    from inkling.training.ensemble import Ensemble
 
     state = checkpoint.load(run / "final.pt")
     members = [

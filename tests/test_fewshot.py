@@ -4,8 +4,14 @@ import time
 
 import numpy as np
 import pytest
-
-from model.fewshot import FitOptions, calibrate_bias, drawing_seed, fit_head, jitter, single_threaded_blas
+from inkling.model.fewshot import (
+    FitOptions,
+    calibrate_bias,
+    drawing_seed,
+    fit_head,
+    jitter,
+    single_threaded_blas,
+)
 
 D, K, C = 64, 20, 5
 

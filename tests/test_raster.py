@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from model.raster import rasterize, rasterize_batch
-from model.strokes import read_ndjson
+from inkling.model.raster import rasterize, rasterize_batch
+from inkling.model.strokes import read_ndjson
 
 
 def official_pairs(quickdraw_dir, fmt):

@@ -18,7 +18,7 @@ REFERENCES = ROOT / "resources" / "reference" / "references.ndjson"
 def run_inkling(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
     return subprocess.run(
-        [sys.executable, "-m", "desktop", *args],
+        [sys.executable, "-m", "inkling.desktop", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -2,8 +2,7 @@ import json
 
 import numpy as np
 import pytest
-
-from model.strokes import (
+from inkling.model.strokes import (
     DrawingRecord,
     StrokeFormatError,
     normalize,
@@ -109,7 +108,7 @@ def test_full_disk_keeps_the_old_file_and_leaves_no_temp(tmp_path, monkeypatch):
     import errno
     import os
 
-    from model import strokes
+    from inkling.model import strokes
 
     target = tmp_path / "drawing.ndjson"
     target.write_text("old contents\n")
@@ -128,7 +127,7 @@ def test_atomic_writes_get_ordinary_permissions(tmp_path):
     import os
     import stat
 
-    from model.strokes import atomic_write_text
+    from inkling.model.strokes import atomic_write_text
 
     atomic_write_text(tmp_path / "a.txt", "x")
     mode = stat.S_IMODE((tmp_path / "a.txt").stat().st_mode)

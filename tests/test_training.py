@@ -13,13 +13,13 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="training tests need the 'train' extra (torch)")
 
-from model.classifier import Classifier, load_model  # noqa: E402
-from model.contract import ModelError  # noqa: E402
-from training import checkpoint  # noqa: E402
-from training.cli import main as train_main  # noqa: E402
-from training.data import DataError, Dataset, make_splits  # noqa: E402
-from training.export import shipped_model  # noqa: E402
-from training.net import MirrorAveraged  # noqa: E402
+from inkling.model.classifier import Classifier, load_model  # noqa: E402
+from inkling.model.contract import ModelError  # noqa: E402
+from inkling.training import checkpoint  # noqa: E402
+from inkling.training.cli import main as train_main  # noqa: E402
+from inkling.training.data import DataError, Dataset, make_splits  # noqa: E402
+from inkling.training.export import shipped_model  # noqa: E402
+from inkling.training.net import MirrorAveraged  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CLASSES = "apple,banana,monkey"  # monkey has no bitmaps: it comes from rendered strokes
@@ -59,7 +59,7 @@ def test_fit_learns_and_writes_a_run_folder(tiny_run):
 
 
 def test_plots_are_written(tmp_path):
-    from training.plots import plot_confusion, plot_history
+    from inkling.training.plots import plot_confusion, plot_history
 
     history = [
         {
@@ -185,7 +185,7 @@ def _fit_args(quickdraw_dir, out, epochs, *extra):
 
 
 def _fit_cmd(quickdraw_dir, out, epochs, *extra):
-    return [sys.executable, "-m", "training", *_fit_args(quickdraw_dir, out, epochs, *extra)]
+    return [sys.executable, "-m", "inkling.training", *_fit_args(quickdraw_dir, out, epochs, *extra)]
 
 
 def test_resume_after_the_run_is_killed(quickdraw_dir, tmp_path):
@@ -219,7 +219,7 @@ def test_resume_after_the_run_is_killed(quickdraw_dir, tmp_path):
 
 def test_distributed_data_parallel_with_two_cpu_processes(quickdraw_dir, tmp_path):
     run = tmp_path / "ddp"
-    # torchrun's launcher in front of the same `python -m training fit ...` command line.
+    # torchrun's launcher in front of the same `python -m inkling.training fit ...` command line.
     fit_args = _fit_cmd(quickdraw_dir, run, 4, "--batch-size", "32")[1:]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", *fit_args]
     env = dict(os.environ, OMP_NUM_THREADS="1")
@@ -245,8 +245,8 @@ def test_checkpoints_never_unpickle_code(tmp_path):
 
 
 def test_large_datasets_stream_from_memory_maps(quickdraw_dir, tmp_path):
-    from training.data import iterate_batches
-    from training.fit import FitConfig, fit
+    from inkling.training.data import iterate_batches
+    from inkling.training.fit import FitConfig, fit
 
     ds = Dataset.load([quickdraw_dir], ["apple", "banana"])
     train = ds.split(0, max_per_class=100)["train"]
@@ -273,8 +273,8 @@ def test_large_datasets_stream_from_memory_maps(quickdraw_dir, tmp_path):
 
 
 def test_fine_tuning_starts_from_an_exported_models_weights(tiny_run, quickdraw_dir):
-    from training.fit import _init_weights
-    from training.net import NetConfig, SketchNet
+    from inkling.training.fit import _init_weights
+    from inkling.training.net import NetConfig, SketchNet
 
     run, model = tiny_run
     state = checkpoint.load(run / "final.pt")
@@ -297,7 +297,7 @@ def test_fine_tuning_starts_from_an_exported_models_weights(tiny_run, quickdraw_
 
 
 def test_ensemble_of_members_exports_one_consistent_model(tiny_run, quickdraw_dir, tmp_path):
-    from training.ensemble import combine, export_ensemble
+    from inkling.training.ensemble import combine, export_ensemble
 
     run, model = tiny_run
     metrics = combine(
@@ -315,7 +315,7 @@ def test_ensemble_of_members_exports_one_consistent_model(tiny_run, quickdraw_di
 
 
 def test_member_selection_respects_the_size_and_compute_limits(tiny_run, quickdraw_dir):
-    from training.ensemble import estimated_bytes, load_member, member_flops, select_members
+    from inkling.training.ensemble import estimated_bytes, load_member, member_flops, select_members
 
     run, _ = tiny_run
     net, _ = load_member(run / "final.pt", mirror=False)

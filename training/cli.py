@@ -8,12 +8,12 @@ import sys
 
 # Each module adds its own subcommand through register(subparsers).
 SUBCOMMAND_MODULES = [
-    "training.download",
-    "training.fit",
-    "training.evaluate",
-    "training.export",
-    "training.teach",
-    "training.references",
+    "inkling.training.download",
+    "inkling.training.fit",
+    "inkling.training.evaluate",
+    "inkling.training.export",
+    "inkling.training.teach",
+    "inkling.training.references",
 ]
 
 

@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-from model.raster import rasterize_batch
-from model.strokes import read_ndjson
+from inkling.model.raster import rasterize_batch
+from inkling.model.strokes import read_ndjson
 
 IMAGE_BYTES = 28 * 28
 
@@ -274,7 +273,7 @@ def load_model_test_split(model_path, data_dirs, split: str = "test", *, log=pri
 
     Returns (images uint8 (N, 28, 28), labels (N,) indices into the model's classes, classes).
     """
-    from model.classifier import load_model
+    from inkling.model.classifier import load_model
 
     clf = load_model(model_path)
     ds = Dataset.load(data_dirs, clf.base_classes, log=log)
@@ -284,7 +283,7 @@ def load_model_test_split(model_path, data_dirs, split: str = "test", *, log=pri
 
 def recorded_split(ds: Dataset, training: dict, split: str, source) -> SplitIndex:
     """One split of ``ds`` as a model made it, from the split settings its metadata records."""
-    from model.contract import ModelError
+    from inkling.model.contract import ModelError
 
     s = training.get("split")
     if not s:
@@ -294,7 +293,7 @@ def recorded_split(ds: Dataset, training: dict, split: str, source) -> SplitInde
 
 def load_default_test_split(data_dir=None, *, log=print):
     """The bundled default model's test split (data from INKLING_QUICKDRAW_DIR unless given)."""
-    from model.classifier import default_model_path
+    from inkling.model.classifier import default_model_path
 
     data_dir = data_dir or os.environ.get("INKLING_QUICKDRAW_DIR")
     if not data_dir:

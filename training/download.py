@@ -29,8 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from training.categories import CATEGORIES, read_class_list, resolve_categories
+from inkling.training.categories import CATEGORIES, read_class_list, resolve_categories
 
 DEFAULT_BASE_URL = "https://storage.googleapis.com/quickdraw_dataset/full"
 PART_SUFFIX = ".part"

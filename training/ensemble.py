@@ -13,9 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from inkling.model.strokes import atomic_write_text
 from torch import nn
-
-from model.strokes import atomic_write_text
 
 from . import checkpoint
 from .data import Dataset

@@ -11,10 +11,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
-from model.classifier import load_model
-from model.contract import ModelError
-from model.strokes import atomic_write_text
+from inkling.model.classifier import load_model
+from inkling.model.contract import ModelError
+from inkling.model.strokes import atomic_write_text
 
 from .data import DataError, Dataset, recorded_split
 from .metrics import classification_report, format_report

@@ -19,10 +19,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from inkling.model.contract import INPUT, OUTPUT_EMBEDDING, OUTPUT_LOGITS, PREPROCESSING, ModelMeta, to_input
+from inkling.model.strokes import atomic_write_bytes
 from torch import nn
-
-from model.contract import INPUT, OUTPUT_EMBEDDING, OUTPUT_LOGITS, PREPROCESSING, ModelMeta, to_input
-from model.strokes import atomic_write_bytes
 
 from . import checkpoint
 from .net import MirrorAveraged, SketchNet
@@ -196,7 +195,7 @@ def export_onnx(
 
     out = Path(out)
     atomic_write_bytes(out, data)
-    from model.classifier import Classifier
+    from inkling.model.classifier import Classifier
 
     Classifier(out)  # the app's loader must accept what we wrote
     log(

@@ -19,8 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-
-from model.strokes import atomic_write_text
+from inkling.model.strokes import atomic_write_text
 
 from . import checkpoint
 from .augment import augment

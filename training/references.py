@@ -4,7 +4,7 @@ For every class of the model, among the simplified stroke drawings in
 ``DATA/strokes/simplified/<class>.ndjson`` we keep the one the model classifies correctly with the
 highest confidence. The app's AutoDraw-style replace draws it in place of a doodle.
 
-    python -m training.references --data DIR --model resources/models/default.onnx \\
+    python -m inkling.training.references --data DIR --model resources/models/default.onnx \\
         --out resources/reference/references.ndjson
 
 The drawings are Google's (CC BY 4.0): ship resources/reference/ATTRIBUTION.md with them.
@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from model.classifier import Classifier, load_model
-from model.raster import rasterize_batch
-from model.strokes import DrawingRecord, atomic_write_text, read_ndjson, strokes_to_google
+from inkling.model.classifier import Classifier, load_model
+from inkling.model.raster import rasterize_batch
+from inkling.model.strokes import DrawingRecord, atomic_write_text, read_ndjson, strokes_to_google
 
 KEPT_FIELDS = ("countrycode", "timestamp", "recognized", "_source")  # provenance of each drawing
 
@@ -94,7 +93,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m training.references", description=__doc__.split("\n\n")[0]
+        prog="python -m inkling.training.references", description=__doc__.split("\n\n")[0]
     )
     add_arguments(parser)
     return parser

@@ -1,6 +1,6 @@
 """Rebuild the default model that ships in resources/models/, end to end, with the exact settings used.
 
-    python -m training.retrain --data ../shared/data/quickdraw
+    python -m inkling.training.retrain --data ../shared/data/quickdraw
 
 trains on every category in the data folder with at least 400 drawings (bitmaps where there are bitmaps,
 rendered strokes otherwise), exports ``resources/models/default.onnx`` and writes its model card.
@@ -17,8 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-from model.strokes import atomic_write_text
+from inkling.model.strokes import atomic_write_text
 
 from . import checkpoint
 from .ensemble import combine, export_ensemble, select_members
@@ -275,7 +274,7 @@ def _train_in_parallel(args) -> None:
             run = Path(args.runs) / name
             run.mkdir(parents=True, exist_ok=True)
             log = open(run / "train.log", "a")  # noqa: SIM115 - closed when the process ends
-            cmd = [sys.executable, "-m", "training.retrain", "--data", args.data, "--runs", args.runs]
+            cmd = [sys.executable, "-m", "inkling.training.retrain", "--data", args.data, "--runs", args.runs]
             cmd += ["--device", args.device, "--only", name] + (["--resume"] if args.resume else [])
             print(f"{name}: training (log: {run / 'train.log'})", flush=True)
             running.append((name, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT), log))
@@ -298,7 +297,7 @@ def _train_in_parallel(args) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
-        prog="python -m training.retrain",
+        prog="python -m inkling.training.retrain",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -340,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
             break
         print(f"{out} is {out.stat().st_size / 1e6:.2f} MB, over the limit: dropping {chosen[-1]}")
         chosen = chosen[:-1]
-    command = f"python -m training.retrain --data {args.data}" + (
+    command = f"python -m inkling.training.retrain --data {args.data}" + (
         f" --jobs {args.jobs}" if args.jobs > 1 else ""
     )
     # The plots travel with the model card: the best member's training curves, the ensemble's confusion.

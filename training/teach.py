@@ -16,10 +16,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from model.classset import MIN_EXAMPLES, RECOMMENDED_EXAMPLES, SUFFIX, ClassSet, check_class_name, teach
-from model.contract import ModelError
-from model.fewshot import FitOptions
-from model.strokes import read_ndjson
+from inkling.model.classset import (
+    MIN_EXAMPLES,
+    RECOMMENDED_EXAMPLES,
+    SUFFIX,
+    ClassSet,
+    check_class_name,
+    teach,
+)
+from inkling.model.contract import ModelError
+from inkling.model.fewshot import FitOptions
+from inkling.model.strokes import read_ndjson
 
 
 class TeachError(Exception):
