@@ -31,6 +31,14 @@ if ! command -v objdump >/dev/null 2>&1; then  # PyInstaller reads libraries' de
         die "objdump is missing: install binutils (e.g. sudo apt-get install binutils)"
     fi
 fi
+# Qt's X11 platform plugin links these; the bundle ships them, so the build machine needs them.
+XCB_PACKAGES="libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-randr0
+    libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0"
+missing_xcb=$(for p in $XCB_PACKAGES; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
+if [ -n "$missing_xcb" ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    say "installing the X11 libraries Qt's xcb plugin needs: $(echo $missing_xcb)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing_xcb >/dev/null
+fi
 command -v xz >/dev/null 2>&1 || die "xz is missing: install xz-utils"
 "$PYTHON" -c "import PyInstaller" 2>/dev/null ||
     die "PyInstaller is missing in $PYTHON: pip install '.[package]'"
