@@ -171,18 +171,23 @@ class Dataset:
     def gather(self, index: SplitIndex) -> np.ndarray:
         """The images of a split, uint8 (N, 28, 28), in the split's order."""
         out = np.empty((len(index), IMAGE_BYTES), dtype=np.uint8)
-        for c in np.unique(index.label):
-            where = np.nonzero(index.label == c)[0]
-            rows = index.row[where]
-            order = np.argsort(rows)  # sorted reads are much faster on a memory map
-            out[where[order]] = self.arrays[c][rows[order]]
+        # One sort by (class, row): each class is then one run of ascending rows, and sorted reads are
+        # much faster on a memory map. The only temporaries are this order and one class's rows.
+        order = np.lexsort((index.row, index.label))
+        labels = index.label[order]
+        bounds = np.flatnonzero(np.diff(labels)) + 1
+        for run in np.split(order, bounds) if len(order) else []:
+            out[run] = self.arrays[int(index.label[run[0]])][index.row[run]]
         return out.reshape(-1, 28, 28)
 
 
 @dataclass
 class SplitIndex:
-    label: np.ndarray  # class index per drawing
-    row: np.ndarray  # row within that class's array
+    """Which drawings a split holds. Compact on purpose: int16 labels and int32 rows are 6 bytes a drawing,
+    so the index of the full dataset (50 million drawings) is 300 MB, not 800 MB with int64."""
+
+    label: np.ndarray  # class index per drawing (int16; cast to int64 where torch wants class targets)
+    row: np.ndarray  # row within that class's array (int32)
 
     def __len__(self) -> int:
         return len(self.label)
@@ -203,6 +208,7 @@ def make_splits(
 ) -> dict[str, SplitIndex]:
     """Deterministic per-class train/val/test splits; every drawing lands in exactly one split."""
     parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"train": [], "val": [], "test": []}
+    label_dtype, row_dtype = compact_index_dtypes(len(classes), max(counts, default=0))
     for c, (name, n) in enumerate(zip(classes, counts, strict=True)):
         perm = _class_rng(seed, name).permutation(n)
         if max_per_class is not None:
@@ -216,13 +222,20 @@ def make_splits(
             "train": perm[n_test + n_val :],
         }
         for k, rows in pieces.items():
-            parts[k].append((np.full(len(rows), c, dtype=np.int64), rows.astype(np.int64)))
+            parts[k].append((np.full(len(rows), c, dtype=label_dtype), rows.astype(row_dtype)))
     out = {}
     for k, items in parts.items():
-        label = np.concatenate([i[0] for i in items]) if items else np.zeros(0, np.int64)
-        row = np.concatenate([i[1] for i in items]) if items else np.zeros(0, np.int64)
+        label = np.concatenate([i[0] for i in items]) if items else np.zeros(0, label_dtype)
+        row = np.concatenate([i[1] for i in items]) if items else np.zeros(0, row_dtype)
         out[k] = SplitIndex(label, row)
     return out
+
+
+def compact_index_dtypes(num_classes: int, max_rows: int) -> tuple[type, type]:
+    """The smallest (label, row) integer types a split index needs: int16/int32 for any real dataset."""
+    label = np.int16 if num_classes <= np.iinfo(np.int16).max else np.int32
+    row = np.int32 if max_rows <= np.iinfo(np.int32).max else np.int64
+    return label, row
 
 
 def iterate_batches(
@@ -240,7 +253,10 @@ def iterate_batches(
 
     Used when a dataset is too large to hold in memory; each rank of a distributed run reads its own shard.
     """
-    order = np.random.default_rng(seed).permutation(len(index)) if shuffle else np.arange(len(index))
+    # int32, shuffled in place: the same order permutation() gives, at half its memory for big splits.
+    order = np.arange(len(index), dtype=np.int32 if len(index) < 2**31 else np.int64)
+    if shuffle:
+        np.random.default_rng(seed).shuffle(order)
     order = order[rank::world]
     q: queue.Queue = queue.Queue(maxsize=prefetch)
     stop = threading.Event()
@@ -252,7 +268,7 @@ def iterate_batches(
                     return
                 sel = order[start : start + batch_size]
                 sub = SplitIndex(index.label[sel], index.row[sel])
-                q.put((dataset.gather(sub), sub.label))
+                q.put((dataset.gather(sub), sub.label.astype(np.int64)))  # int64: torch's class targets
         except BaseException as exc:  # surface reader errors in the training thread
             q.put(exc)
         q.put(None)

@@ -276,14 +276,14 @@ def fit(cfg: FitConfig, *, resume: bool = False, log=print) -> dict:
     in_memory = train_bytes <= cfg.in_memory_gb * 2**30
     if in_memory:
         x_train = torch.from_numpy(ds.gather(splits["train"])).to(device)
-        y_train = torch.from_numpy(splits["train"].label).to(device)
+        y_train = torch.from_numpy(splits["train"].label).long().to(device)
     val_index = splits["val"]
     if len(val_index) > 50_000:
         val_index = SplitIndex(
             val_index.label[:: len(val_index) // 50_000 + 1], val_index.row[:: len(val_index) // 50_000 + 1]
         )
     x_val = ds.gather(val_index)
-    y_val = val_index.label
+    y_val = val_index.label.astype(np.int64)
 
     def batches(epoch: int):
         if in_memory:
