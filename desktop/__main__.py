@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     # print a line and exit as soon as the window is shown with its first suggestion ready.
     parser.add_argument("--settings", metavar="INI", help=argparse.SUPPRESS)
     parser.add_argument("--exit-after-first-suggestion", action="store_true", help=argparse.SUPPRESS)
+    # For the real-window benchmarks (xdotool): print the canvas's place on the screen once it is shown.
+    parser.add_argument("--report-canvas", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 

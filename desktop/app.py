@@ -70,4 +70,20 @@ def run(args) -> int:
             app.quit()
 
         QTimer.singleShot(0, ready)  # runs once the event loop has shown and painted the window
+    if getattr(args, "report_canvas", False):
+
+        def report_canvas():
+            canvas = window.canvas
+            corner = canvas.mapToGlobal(canvas.rect().topLeft())
+            line = {
+                "canvas": {
+                    "x": corner.x(),
+                    "y": corner.y(),
+                    "width": canvas.width(),
+                    "height": canvas.height(),
+                }
+            }
+            print(json.dumps(line), flush=True)
+
+        QTimer.singleShot(0, report_canvas)
     return app.exec()
