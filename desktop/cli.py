@@ -18,6 +18,7 @@ import numpy as np
 
 NDJSON_SUFFIXES = {".ndjson", ".jsonl", ".json"}
 BATCH = 256  # drawings per inference call
+MAX_LINE_ERRORS = 20  # bad lines reported one by one per file (a binary file would give thousands)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,34 +67,36 @@ class Reporter:
 
 def classify_ndjson(path: Path, reporter: Reporter) -> None:
     from inkling.model.raster import rasterize
-    from inkling.model.strokes import StrokeFormatError, parse_ndjson_line
+    from inkling.model.strokes import StrokeFormatError, iter_lines, parse_ndjson_line
 
     indices: list[int] = []
     images: list[np.ndarray] = []
+    bad = 0
     try:
-        with open(path, encoding="utf-8") as fh:
-            for index, text in enumerate(fh):
-                if not text.strip():
-                    continue
-                try:
-                    record = parse_ndjson_line(text, source=path, line=index + 1)
-                    if not record.strokes:
-                        raise StrokeFormatError("the drawing has no strokes", path, index + 1)
-                    images.append(rasterize(record.strokes))
-                except StrokeFormatError as exc:
-                    reporter.error(str(exc))
-                    continue
-                except ValueError as exc:  # the rasterizer's own checks
-                    reporter.error(f"{path}:{index + 1}: {exc}")
-                    continue
-                indices.append(index)
-                if len(indices) == BATCH:
-                    reporter.results(str(path), indices, np.stack(images))
-                    indices, images = [], []
-    except UnicodeDecodeError as exc:
-        reporter.error(f"{path}: not a text file ({exc.reason})")
+        for lineno, text in iter_lines(path):
+            index = lineno - 1
+            try:
+                if isinstance(text, StrokeFormatError):
+                    raise text
+                record = parse_ndjson_line(text, source=path, line=lineno)
+                if not record.strokes:
+                    raise StrokeFormatError("the drawing has no strokes", path, lineno)
+                images.append(rasterize(record.strokes))
+            except (StrokeFormatError, ValueError) as exc:  # ValueError: the rasterizer's own checks
+                bad += 1
+                if bad <= MAX_LINE_ERRORS:
+                    reporter.error(
+                        str(exc) if isinstance(exc, StrokeFormatError) else f"{path}:{lineno}: {exc}"
+                    )
+                continue
+            indices.append(index)
+            if len(indices) == BATCH:
+                reporter.results(str(path), indices, np.stack(images))
+                indices, images = [], []
     except OSError as exc:
         reporter.error(f"cannot read {path}: {exc.strerror or exc}")
+    if bad > MAX_LINE_ERRORS:
+        reporter.error(f"{path}: {bad - MAX_LINE_ERRORS} more bad line(s) not shown ({bad} in all)")
     if indices:
         reporter.results(str(path), indices, np.stack(images))
 

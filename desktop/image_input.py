@@ -31,24 +31,59 @@ from inkling.model.strokes import SIMPLIFIED_SIDE
 WORK = int(TOTAL)  # the 304-unit square, one working pixel per unit
 
 
+# Pictures are refused from their header above this size, before any pixel is decoded (a
+# decompression bomb declares a huge size in a tiny file); 25 megapixels hold any phone photo.
+MAX_PIXELS = 25_000_000
+MAX_FILE_BYTES = 256 * 1024 * 1024
+
+
 class ImageInputError(ValueError):
     pass
 
 
-def read_image(path: str | os.PathLike) -> np.ndarray:
-    """The picture as grey levels (H, W) float in [0, 255], transparency flattened onto white."""
-    from PySide6.QtGui import QImage
+def _too_big(path, width: int, height: int) -> ImageInputError:
+    return ImageInputError(
+        f"{path}: the picture is {width}×{height} pixels; Inkling reads pictures of at most "
+        f"{MAX_PIXELS / 1e6:.0f} megapixels"
+    )
 
-    image = QImage(str(path))
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """The picture as grey levels (H, W) float32 in [0, 255], transparency flattened onto white.
+
+    Raises ImageInputError naming the file when it cannot be read, is not a picture Qt decodes, or is
+    larger than MAX_PIXELS (checked from the header before decoding).
+    """
+    from PySide6.QtGui import QImage, QImageReader
+
+    try:
+        size = os.path.getsize(path)
+    except OSError as exc:
+        raise ImageInputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if size > MAX_FILE_BYTES:
+        raise ImageInputError(f"{path}: {size / 2**20:.0f} MB is too large for a picture of a drawing")
+    reader = QImageReader(str(path))
+    header = reader.size()  # from the header, nothing decoded yet; invalid when the format cannot tell
+    if header.isValid() and header.width() * header.height() > MAX_PIXELS:
+        raise _too_big(path, header.width(), header.height())
+    # Qt's own allocation limit (256 MB by default) backs this up for formats whose header does not
+    # give the size.
+    image = reader.read()
     if image.isNull():
-        raise ImageInputError(f"{path}: not an image Inkling can read")
+        why = reader.errorString()
+        raise ImageInputError(f"{path}: not an image Inkling can read" + (f" ({why})" if why else ""))
+    if image.width() * image.height() > MAX_PIXELS:
+        raise _too_big(path, image.width(), image.height())
     image = image.convertToFormat(QImage.Format.Format_RGBA8888)
     h, w = image.height(), image.width()
     raw = np.frombuffer(image.constBits(), dtype=np.uint8).reshape(h, image.bytesPerLine())
-    rgba = raw[:, : w * 4].reshape(h, w, 4).astype(np.float64)
-    grey = rgba[..., 0] * 0.299 + rgba[..., 1] * 0.587 + rgba[..., 2] * 0.114
-    alpha = rgba[..., 3] / 255.0
-    return grey * alpha + 255.0 * (1.0 - alpha)
+    rgba = raw[:, : w * 4].reshape(h, w, 4)
+    # float32 keeps a large picture's working copies at a quarter of its pixel count in MB.
+    grey = (
+        rgba[..., 0] * np.float32(0.299) + rgba[..., 1] * np.float32(0.587) + rgba[..., 2] * np.float32(0.114)
+    )
+    alpha = rgba[..., 3] * np.float32(1 / 255)
+    return grey * alpha + np.float32(255.0) * (np.float32(1.0) - alpha)
 
 
 def ink_mask(grey: np.ndarray) -> np.ndarray:
@@ -114,7 +149,8 @@ def image_to_input(grey: np.ndarray) -> np.ndarray:
     centre = TOTAL / 2.0
     ry = _resample_matrix(h_px, centre - h_px * unit / 2, unit, WORK)
     rx = _resample_matrix(w_px, centre - w_px * unit / 2, unit, WORK)
-    coverage = ry @ mask.astype(np.float64) @ rx.T
+    # float32 for the large product: a picture's mask can have millions of pixels
+    coverage = (ry.astype(np.float32) @ mask.astype(np.float32)) @ rx.T
     work = coverage > 0.5 * min(1.0, unit)  # thin lines scaled down keep their pixels
     width_units = max(w * unit, 1.0)
     if width_units < LINE_WIDTH:

@@ -65,8 +65,10 @@ class TeachStore:
             return Loaded(None, self.blocked)
         try:
             return Loaded(ClassSet.load(self.path))
-        except (ModelError, ValueError, KeyError, TypeError) as exc:
-            reason = str(exc)
+        except (ModelError, ValueError, KeyError, TypeError, AttributeError, IndexError, MemoryError) as exc:
+            # ClassSet.load says ModelError for every damage it knows; the others are a backstop, so
+            # that no damaged file stops the app from starting (it is moved aside, not deleted).
+            reason = str(exc) or type(exc).__name__
         moved = self.path.with_name(f"{CURRENT}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
         try:
             os.replace(self.path, moved)

@@ -11,6 +11,12 @@ import numpy as np
 from .contract import INPUT, OUTPUT_EMBEDDING, OUTPUT_LOGITS, ModelError, ModelMeta, to_input
 from .raster import rasterize
 
+MAX_MODEL_BYTES = 512 * 1024 * 1024  # the default model is 2.6 MB
+
+
+def _mb(n: int) -> str:
+    return f"{n / 2**20:.0f} MB, at most {MAX_MODEL_BYTES // 2**20} MB"
+
 
 @dataclass(frozen=True)
 class Suggestion:
@@ -40,9 +46,15 @@ class Classifier:
         source = str(self.path)
         if data is None:
             try:
+                if self.path.stat().st_size > MAX_MODEL_BYTES:
+                    raise ModelError(
+                        f"{source} is too large for an Inkling model ({_mb(self.path.stat().st_size)})"
+                    )
                 data = self.path.read_bytes()
             except OSError as exc:
                 raise ModelError(f"cannot read model {source}: {exc.strerror or exc}") from None
+        elif len(data) > MAX_MODEL_BYTES:
+            raise ModelError(f"{source} is too large for an Inkling model ({_mb(len(data))})")
         opts = ort.SessionOptions()
         # Two threads halve the latency of one drawing (measured on 2 cores); more only add overhead
         # for a network this small.
@@ -62,11 +74,27 @@ class Classifier:
                 f"{source} does not have Inkling's inputs/outputs "
                 f"(want {INPUT} -> {OUTPUT_LOGITS}, {OUTPUT_EMBEDDING}; has {list(inputs)} -> {sorted(outputs)})"
             )
+        self._check_runs(source)
         self.base_classes: list[str] = list(self.meta.classes)
         self.head = None
         self.classes: list[str] = list(self.base_classes)
         if head is not None:
             self.set_head(*head)
+
+    def _check_runs(self, source: str) -> None:
+        """Run two blank drawings once, so that a model whose outputs do not match its metadata (or that
+        cannot take a batch) fails here with a message, not on the first drawing."""
+        try:
+            logits, emb = self.session.run(
+                [OUTPUT_LOGITS, OUTPUT_EMBEDDING], {INPUT: np.zeros((2, 1, 28, 28), np.float32)}
+            )
+        except Exception as exc:  # onnxruntime's own exception types
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"{source} does not run on Inkling's input ({first[:200]})") from None
+        want = {"logits": (2, len(self.meta.classes)), "embedding": (2, self.meta.embedding_dim)}
+        got = {"logits": np.shape(logits), "embedding": np.shape(emb)}
+        if got != want:
+            raise ModelError(f"{source} gives outputs of shape {got}; its metadata says {want}")
 
     @classmethod
     def from_bytes(cls, data: bytes, source: str, **kwargs) -> Classifier:

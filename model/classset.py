@@ -65,6 +65,12 @@ RECOMMENDED_EXAMPLES = 5  # fewer still work, but recognise new drawings less re
 MAX_NAME_LENGTH = 64
 # Jittered re-renderings of each example, added to the fit (3 cost more time and gained nothing).
 AUGMENT_COPIES = 1
+# What a class-set file may unpack to, checked before reading (a zip bomb declares its sizes). The
+# default model's set with ten taught classes is about 3 MB.
+MAX_MEMBERS = 10_000
+MAX_MEMBER_BYTES = {MANIFEST: 8 * 2**20, HEAD: 256 * 2**20}
+MAX_EXAMPLES_BYTES = 64 * 2**20  # one class's example drawings
+MAX_FIT_STEPS = 10_000  # a saved option beyond this is not honoured (the default is 150)
 
 
 def is_classset(path: str | os.PathLike) -> bool:
@@ -329,18 +335,28 @@ class ClassSet:
     def load(cls, path: str | os.PathLike, *, copies: int | None = None) -> ClassSet:
         """Open a class set for editing (with its example drawings). ModelError if it is unusable."""
         bundle = _read_bundle(path, with_examples=True)
-        fit = bundle.manifest.get("fit", {})
+        fit = _dict(bundle.manifest.get("fit"))
         options = _options_from(fit.get("options"))
-        return cls(
-            bundle.base_bytes,
-            bundle.examples,
-            base_name=bundle.manifest.get("created", {}).get("base_model", {}).get("file", BASE),
-            options=options,
-            copies=fit.get("copies", AUGMENT_COPIES) if copies is None else copies,
-            base_classifier=bundle.classifier,
-            _head=(bundle.W, bundle.b),
-            _info=bundle.manifest,
-        )
+        saved_copies = fit.get("copies")
+        if not (isinstance(saved_copies, int) and 0 <= saved_copies <= 16):
+            saved_copies = AUGMENT_COPIES
+        base_name = _dict(_dict(bundle.manifest.get("created")).get("base_model")).get("file")
+        info = dict(bundle.manifest, fit=fit, created=_dict(bundle.manifest.get("created")))
+        try:
+            return cls(
+                bundle.base_bytes,
+                bundle.examples,
+                base_name=base_name if isinstance(base_name, str) else BASE,
+                options=options,
+                copies=saved_copies if copies is None else copies,
+                base_classifier=bundle.classifier,
+                _head=(bundle.W, bundle.b),
+                _info=info,
+            )
+        except ModelError:
+            raise
+        except ValueError as exc:  # a taught class name or drawing the file should not hold
+            raise ModelError(f"{path}: {exc}") from None
 
 
 def teach(
@@ -407,21 +423,32 @@ def _read_bundle(path: str | os.PathLike, *, with_examples: bool, **kwargs) -> _
     except zipfile.BadZipFile as exc:
         raise ModelError(f"{source} is a damaged class set (not a readable zip file: {exc})") from None
     with zf:
+        if len(zf.infolist()) > MAX_MEMBERS:
+            raise ModelError(f"{source} is not a usable class set: it holds {len(zf.infolist())} files")
         names = set(zf.namelist())
         for member in (MANIFEST, BASE, HEAD):
             if member not in names:
                 raise ModelError(f"{source} is not a usable class set: it has no {member}")
 
-        def read(member: str) -> bytes:
-            try:
+        def read(member: str, limit: int) -> bytes:
+            size = zf.getinfo(member).file_size
+            if size > limit:
+                raise ModelError(
+                    f"{source} is not a usable class set: {member} unpacks to {size / 2**20:.0f} MB "
+                    f"(at most {limit / 2**20:.0f} MB)"
+                )
+            try:  # zipfile stops at the declared size, so a member that lies about it cannot grow
                 return zf.read(member)
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:  # CRC errors, truncation
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+                # CRC errors, truncation, unsupported compression or encryption
                 raise ModelError(f"{source} is a damaged class set ({member}: {exc})") from None
 
         try:
-            manifest = json.loads(read(MANIFEST).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            manifest = json.loads(read(MANIFEST, MAX_MEMBER_BYTES[MANIFEST]).decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:  # ValueError: JSON errors, huge integers
             raise ModelError(f"{source} has a broken {MANIFEST} ({exc})") from None
+        except RecursionError:
+            raise ModelError(f"{source} has a broken {MANIFEST} (nested too deeply)") from None
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
             found = manifest.get("format") if isinstance(manifest, dict) else None
             raise ModelError(f"{source} is not an Inkling class set (format {found!r}, expected {FORMAT!r})")
@@ -436,11 +463,16 @@ def _read_bundle(path: str | os.PathLike, *, with_examples: bool, **kwargs) -> _
         if classes != base_classes + new_classes or len(set(classes)) != len(classes):
             raise ModelError(f"{source}: {MANIFEST} has inconsistent class lists")
 
-        base_bytes = read(BASE)
+        from .classifier import MAX_MODEL_BYTES
+
+        base_bytes = read(BASE, MAX_MODEL_BYTES)
         try:
-            with np.load(io.BytesIO(read(HEAD)), allow_pickle=False) as z:
+            z = np.load(io.BytesIO(read(HEAD, MAX_MEMBER_BYTES[HEAD])), allow_pickle=False)
+            if not isinstance(z, np.lib.npyio.NpzFile):
+                raise ValueError("not an .npz archive")
+            with z:
                 W, b = z["W"].astype(np.float32), z["b"].astype(np.float32)
-        except (KeyError, ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        except (KeyError, ValueError, TypeError, OSError, zipfile.BadZipFile, EOFError, MemoryError) as exc:
             raise ModelError(f"{source} has a broken {HEAD} ({type(exc).__name__}: {exc})") from None
 
         clf = _classifier_from_bytes(base_bytes, f"{source}:{BASE}", **kwargs)
@@ -461,9 +493,13 @@ def _read_bundle(path: str | os.PathLike, *, with_examples: bool, **kwargs) -> _
                 raise ModelError(f"{source}: {MANIFEST} does not list the examples of every taught class")
             for name in new_classes:
                 member = entries[name].get("file") if isinstance(entries[name], dict) else None
+                # Members are only ever read, never unpacked to disk; one outside examples/ is refused
+                # all the same, so that a path such as ../../x never reaches a file name.
+                if not isinstance(member, str) or not member.startswith(EXAMPLES_DIR) or ".." in member:
+                    raise ModelError(f"{source}: {MANIFEST} names no usable example file for {name!r}")
                 if member not in names:
                     raise ModelError(f"{source} has no example drawings for {name!r}")
-                examples[name] = _parse_examples(read(member), f"{source}:{member}")
+                examples[name] = _parse_examples(read(member, MAX_EXAMPLES_BYTES), f"{source}:{member}")
     return _Bundle(manifest, base_bytes, W, b, clf, examples)
 
 
@@ -482,11 +518,26 @@ def _parse_examples(data: bytes, source: str) -> list:
     return drawings
 
 
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def _options_from(saved) -> FitOptions:
-    if not isinstance(saved, dict):
-        return FitOptions()
-    known = {f.name for f in dataclasses.fields(FitOptions)}
-    return FitOptions(**{k: v for k, v in saved.items() if k in known})
+    """The fit options a file records; a value of the wrong type or out of range falls back to the
+    default (the options only steer a refit, and a hostile one must not make it endless)."""
+    kept = {}
+    for f in dataclasses.fields(FitOptions):
+        v = _dict(saved).get(f.name)
+        if v is None:
+            if f.name in _dict(saved) and "None" in str(f.type):
+                kept[f.name] = None
+            continue
+        if isinstance(v, bool) or not isinstance(v, int | float) or not -1e6 <= v <= 1e6:
+            continue
+        if f.name == "steps" and not 0 <= v <= MAX_FIT_STEPS:
+            continue
+        kept[f.name] = float(v) if "float" in str(f.type) else int(v)
+    return FitOptions(**kept)
 
 
 def _inkling_version() -> str:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -95,15 +96,63 @@ class ModelMeta:
             training = json.loads(props.get(KEY_TRAINING, "{}"))
             head = decode_arrays(props[KEY_HEAD]) if KEY_HEAD in props else None
             base = decode_arrays(props[KEY_BASE_EMBEDDINGS]) if KEY_BASE_EMBEDDINGS in props else None
-        except (KeyError, ValueError, TypeError) as exc:
+        except (KeyError, ValueError, TypeError, OSError, EOFError, MemoryError, zipfile.BadZipFile) as exc:
             raise ModelError(f"{source} has broken Inkling metadata ({type(exc).__name__}: {exc})") from None
+        except RecursionError:
+            raise ModelError(f"{source} has broken Inkling metadata (JSON nested too deeply)") from None
         if not isinstance(classes, list) or not classes or not all(isinstance(c, str) for c in classes):
             raise ModelError(f"{source} has no valid class list in its metadata")
         if len(set(classes)) != len(classes):
             raise ModelError(f"{source} lists a class name twice")
+        if not isinstance(preprocessing, dict):
+            raise ModelError(f"{source} has broken Inkling metadata ({KEY_PREPROCESSING} is not an object)")
         if preprocessing.get("side") != 28 or preprocessing.get("renderer") != "model.raster":
             raise ModelError(f"{source} expects preprocessing this version cannot give: {preprocessing}")
+        if not 0 < dim <= MAX_EMBEDDING_DIM:
+            raise ModelError(f"{source} has broken Inkling metadata ({KEY_EMBEDDING_DIM} is {dim})")
+        if not isinstance(training, dict):
+            training = {}  # informative only; a model without it still works
+        _check_head(head, dim, len(classes), source)
+        _check_base_embeddings(base, dim, len(classes), source)
         return cls(classes, dim, preprocessing, training, head, base)
+
+
+MAX_EMBEDDING_DIM = 1 << 16
+MAX_ARRAY_BYTES = 256 * 1024 * 1024  # the arrays in a model's metadata, unpacked (the default's: 0.6 MB)
+
+
+def _check_head(head: dict | None, dim: int, k: int, source: str) -> None:
+    if head is None:
+        return
+    W, b = head.get("W"), head.get("b")
+    if (
+        not isinstance(W, np.ndarray)
+        or not isinstance(b, np.ndarray)
+        or W.shape != (dim, k)
+        or b.shape != (k,)
+        or W.dtype.kind != "f"
+        or b.dtype.kind != "f"
+        or not (np.isfinite(W).all() and np.isfinite(b).all())
+    ):
+        raise ModelError(f"{source} has broken Inkling metadata ({KEY_HEAD} does not fit {dim} x {k})")
+
+
+def _check_base_embeddings(base: dict | None, dim: int, k: int, source: str) -> None:
+    if base is None:
+        return
+    emb, label = base.get("embedding"), base.get("label")
+    if (
+        not isinstance(emb, np.ndarray)
+        or not isinstance(label, np.ndarray)
+        or emb.ndim != 2
+        or emb.shape[1] != dim
+        or label.shape != (len(emb),)
+        or emb.dtype.kind != "f"
+        or label.dtype.kind not in "iu"
+        or not np.isfinite(emb).all()
+        or (len(label) and not (0 <= label.min() and label.max() < k))
+    ):
+        raise ModelError(f"{source} has broken Inkling metadata ({KEY_BASE_EMBEDDINGS} do not fit)")
 
 
 def encode_arrays(arrays: dict[str, np.ndarray]) -> str:
@@ -113,7 +162,14 @@ def encode_arrays(arrays: dict[str, np.ndarray]) -> str:
 
 
 def decode_arrays(text: str) -> dict[str, np.ndarray]:
-    with np.load(io.BytesIO(base64.b64decode(text.encode("ascii"), validate=True)), allow_pickle=False) as z:
+    """The arrays of :func:`encode_arrays`. ValueError (or zipfile/OS errors) for a damaged text; no
+    more than MAX_ARRAY_BYTES are unpacked, whatever the archive inside claims."""
+    z = np.load(io.BytesIO(base64.b64decode(text.encode("ascii"), validate=True)), allow_pickle=False)
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise ValueError("not an .npz archive")
+    with z:
+        if sum(info.file_size for info in z.zip.infolist()) > MAX_ARRAY_BYTES:
+            raise ValueError(f"the arrays unpack to more than {MAX_ARRAY_BYTES // 2**20} MB")
         return {k: z[k] for k in z.files}
 
 

@@ -31,6 +31,8 @@ TOTAL = BOX + 2 * PADDING + LINE_WIDTH  # 304 units mapped onto SIDE pixels
 SCALE = SIDE / TOTAL
 RADIUS_PX = LINE_WIDTH / 2 * SCALE
 SUPERSAMPLE = 4
+_CHUNK = 4096  # pieces rendered at once
+_STROKE_GROUP = 64  # strokes rendered at once
 _PIECE_PX = 1.5  # long segments are cut into pieces this long so that every piece fits one small window
 
 # Sub-sample window, the same for every piece: the piece's bounding box plus the line radius and the
@@ -106,7 +108,13 @@ def to_pixels(strokes: Sequence, *, simplify: bool | None = None) -> tuple[np.nd
     if simplify is None:
         simplify = not _is_google_simplified(pts)
     lo = pts.min(axis=0)
-    span = float((pts.max(axis=0) - lo).max())
+    with np.errstate(over="ignore"):
+        span = float((pts.max(axis=0) - lo).max())
+    if not math.isfinite(span):
+        # Finite points whose extent overflows (a span near the float range): halving is exact and
+        # brings any finite extent back in range, without changing the drawing's shape.
+        pts, lo = pts * 0.5, lo * 0.5
+        span = float((pts.max(axis=0) - lo).max())
     # Divide before multiplying: 255 / span overflows for a span that is tiny but not zero.
     pts = (pts - lo) / span * SIMPLIFIED_SIDE if span > 0 else pts - lo
     if simplify:
@@ -159,7 +167,19 @@ def _coverage(pts: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Per-stroke pixel coverage in [0, 1], shape (n_strokes, SIDE * SIDE)."""
     n = len(starts)
     a, d, owner = _pieces(pts, starts)
+    canvas = np.zeros(n * _PADDED * _PADDED, dtype=np.float32)
+    # A few thousand pieces at a time keep memory bounded however long the drawing is (a typical one
+    # has a few hundred, so one pass).
+    for i in range(0, len(a), _CHUNK):
+        _cover_pieces(canvas, a[i : i + _CHUNK], d[i : i + _CHUNK], owner[i : i + _CHUNK])
+    # A pixel's coverage is the mean of its subsamples.
+    rows = canvas.reshape(n * (SIDE + 2), SUPERSAMPLE, _PADDED).sum(axis=1)
+    pix = rows.reshape(n, SIDE + 2, SIDE + 2, SUPERSAMPLE).sum(axis=3)
+    return (pix[:, 1:-1, 1:-1] * (1.0 / SUPERSAMPLE**2)).reshape(n, SIDE * SIDE)
 
+
+def _cover_pieces(canvas: np.ndarray, a: np.ndarray, d: np.ndarray, owner: np.ndarray) -> None:
+    """Raise each subsample of ``canvas`` (strokes × padded grid, flat) to its coverage by the pieces."""
     # Window origin (in subsamples, on a grid with a margin of one pixel all round, so that no window
     # needs clipping), and the subsample centres relative to the piece's start, in pixels.
     origin = np.floor((a + np.minimum(d, 0.0) - _REACH) * SUPERSAMPLE).astype(np.int64)
@@ -178,24 +198,20 @@ def _coverage(pts: np.ndarray, starts: np.ndarray) -> np.ndarray:
     # Area of a subsample inside the capsule, approximated by a ramp one subsample wide.
     cov = np.clip(dist * -SUPERSAMPLE + (RADIUS_PX * SUPERSAMPLE + 0.5), 0.0, 1.0, out=dist)
 
-    # The union of a stroke's capsules: each subsample keeps its best-covered value...
+    # The union of a stroke's capsules: each subsample keeps its best-covered value.
     base = (owner * _PADDED + origin[:, 1] + SUPERSAMPLE) * _PADDED + origin[:, 0] + SUPERSAMPLE
     sub = base[:, None, None] + _WIN_FLAT
-    canvas = np.zeros(n * _PADDED * _PADDED, dtype=np.float32)
     np.maximum.at(canvas, sub.ravel(), cov.ravel())
-    # ...and a pixel's coverage is the mean of its subsamples.
-    rows = canvas.reshape(n * (SIDE + 2), SUPERSAMPLE, _PADDED).sum(axis=1)
-    pix = rows.reshape(n, SIDE + 2, SIDE + 2, SUPERSAMPLE).sum(axis=3)
-    return (pix[:, 1:-1, 1:-1] * (1.0 / SUPERSAMPLE**2)).reshape(n, SIDE * SIDE)
 
 
-def _composite(coverage: np.ndarray) -> np.ndarray:
-    """Paint strokes in order, white OVER the image so far, in 8 bits as cairo's image surface does."""
+def _composite(coverage: np.ndarray, under: np.ndarray | None = None) -> np.ndarray:
+    """Paint strokes in order, white OVER the image so far (``under``), in 8 bits as cairo's image
+    surface does. Returns the image as float levels 0..255, (SIDE * SIDE,)."""
     m = np.round(coverage.astype(np.float64) * 255.0)
-    out = m[0]
+    out = m[0] if under is None else np.round(m[0] + under * (255.0 - m[0]) / 255.0)
     for layer in m[1:]:
         out = np.round(layer + out * (255.0 - layer) / 255.0)
-    return out.astype(np.uint8).reshape(SIDE, SIDE)
+    return out
 
 
 def rasterize(strokes: Sequence, *, simplify: bool | None = None) -> np.ndarray:
@@ -208,7 +224,15 @@ def rasterize(strokes: Sequence, *, simplify: bool | None = None) -> np.ndarray:
     pts, starts = to_pixels(strokes, simplify=simplify)
     if len(pts) == 0:
         return np.zeros((SIDE, SIDE), dtype=np.uint8)
-    return _composite(_coverage(pts, starts))
+    # Strokes are covered and composited a group at a time: each needs its own subsample canvas,
+    # and a drawing of many thousands of strokes must not need thousands of them at once.
+    out = None
+    ends = np.append(starts[1:], len(pts))
+    for g in range(0, len(starts), _STROKE_GROUP):
+        first, last = starts[g], ends[min(g + _STROKE_GROUP, len(starts)) - 1]
+        group = starts[g : g + _STROKE_GROUP] - first
+        out = _composite(_coverage(pts[first:last], group), out)
+    return out.astype(np.uint8).reshape(SIDE, SIDE)
 
 
 def rasterize_batch(drawings: Sequence[Sequence], *, workers: int | None = None) -> np.ndarray:

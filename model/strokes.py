@@ -28,6 +28,10 @@ os.umask(_UMASK)
 
 SIMPLIFIED_SIDE = 255  # Google scales the larger side of a drawing to span 0..255
 RDP_EPSILON = 2.0
+# Bounds on what a reader accepts from a file, so that a hostile file cannot exhaust memory or time.
+# Google's raw drawings run to tens of kilobytes and a few thousand points; these leave ample room.
+MAX_LINE_BYTES = 8 * 1024 * 1024
+MAX_POINTS = 100_000  # per drawing
 
 
 class StrokeFormatError(ValueError):
@@ -66,7 +70,10 @@ def as_strokes(strokes: Iterable) -> Strokes:
     """
     out: Strokes = []
     for i, stroke in enumerate(strokes):
-        arr = np.asarray(stroke, dtype=np.float64)
+        try:
+            arr = np.asarray(stroke, dtype=np.float64)
+        except (TypeError, OverflowError) as exc:  # not numbers, or an integer beyond the float range
+            raise ValueError(f"stroke {i} is not numeric ({exc})") from None
         if arr.ndim == 1 and arr.size == 0:
             continue  # an empty stroke draws nothing
         if arr.ndim != 2 or arr.shape[1] not in (2, 3):
@@ -84,6 +91,7 @@ def strokes_from_google(drawing, *, source=None, line=None) -> Strokes:
     if not isinstance(drawing, list):
         raise StrokeFormatError("'drawing' must be a list of strokes", source, line)
     strokes: Strokes = []
+    points = 0
     for i, stroke in enumerate(drawing):
         if not isinstance(stroke, list) or len(stroke) not in (2, 3):
             raise StrokeFormatError(
@@ -96,10 +104,15 @@ def strokes_from_google(drawing, *, source=None, line=None) -> Strokes:
             raise StrokeFormatError(
                 f"stroke {i} has ragged x/y/t lengths {[len(c) for c in stroke]}", source, line
             )
+        points += len(stroke[0])
+        if points > MAX_POINTS:
+            raise StrokeFormatError(f"the drawing has more than {MAX_POINTS} points", source, line)
         try:
             arr = np.asarray(stroke, dtype=np.float64).T
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:  # Overflow: an integer beyond float range
             raise StrokeFormatError(f"stroke {i} has non-numeric coordinates ({exc})", source, line) from None
+        if arr.ndim != 2:
+            raise StrokeFormatError(f"stroke {i} has coordinates that are not plain numbers", source, line)
         if arr.shape[0] == 0:
             continue
         if not np.isfinite(arr).all():
@@ -127,12 +140,18 @@ def parse_ndjson_line(text: str, *, source=None, line=None) -> DrawingRecord:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
         raise StrokeFormatError(f"bad JSON ({exc.msg} at column {exc.colno})", source, line) from None
+    except RecursionError:
+        raise StrokeFormatError("bad JSON (nested too deeply)", source, line) from None
+    except ValueError as exc:  # e.g. an integer literal longer than Python converts
+        raise StrokeFormatError(f"bad JSON ({exc})", source, line) from None
     if not isinstance(obj, dict):
         raise StrokeFormatError("line is not a JSON object", source, line)
     if "drawing" not in obj:
         raise StrokeFormatError("missing 'drawing' field", source, line)
     strokes = strokes_from_google(obj.pop("drawing"), source=source, line=line)
     word = obj.pop("word", None)
+    if word is not None and not isinstance(word, str):
+        raise StrokeFormatError("'word' must be text", source, line)
     key_id = obj.pop("key_id", None)
     return DrawingRecord(
         strokes=strokes, word=word, key_id=None if key_id is None else str(key_id), extra=obj
@@ -152,6 +171,33 @@ class NdjsonReadResult:
         return msg
 
 
+def iter_lines(
+    path: str | os.PathLike, *, max_bytes: int = MAX_LINE_BYTES
+) -> Iterator[tuple[int, str | StrokeFormatError]]:
+    """The non-blank lines of a text file as (1-based line number, text), in bounded memory.
+
+    A line that is longer than ``max_bytes`` or not UTF-8 comes as a StrokeFormatError in place of its
+    text (naming the file and line), and the lines after it are still read. Raises OSError when the
+    file cannot be opened or read.
+    """
+    with open(path, "rb") as fh:
+        lineno = 0
+        while raw := fh.readline(max_bytes + 1):
+            lineno += 1
+            if len(raw) > max_bytes and not raw.endswith(b"\n"):
+                while (rest := fh.readline(1 << 20)) and not rest.endswith(b"\n"):
+                    pass  # skip the rest of the line without holding it
+                yield lineno, StrokeFormatError(f"line is longer than {max_bytes} bytes", path, lineno)
+                continue
+            try:
+                text = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                yield lineno, StrokeFormatError(f"not UTF-8 text (byte {exc.start + 1})", path, lineno)
+                continue
+            if text.strip():
+                yield lineno, text
+
+
 def iter_ndjson(
     path: str | os.PathLike, *, skip_bad: bool = False, errors: list | None = None
 ) -> Iterator[DrawingRecord]:
@@ -159,19 +205,18 @@ def iter_ndjson(
 
     A malformed line raises StrokeFormatError naming the file and line, unless ``skip_bad``: then it is
     skipped and appended to ``errors`` (when given), so the caller can say how many were skipped.
-    Blank lines are ignored.
+    Blank lines are ignored; see :func:`iter_lines` for the bounds on a line.
     """
-    with open(path, encoding="utf-8") as fh:
-        for lineno, text in enumerate(fh, start=1):
-            if not text.strip():
-                continue
-            try:
-                yield parse_ndjson_line(text, source=path, line=lineno)
-            except StrokeFormatError as exc:
-                if not skip_bad:
-                    raise
-                if errors is not None:
-                    errors.append(exc)
+    for lineno, text in iter_lines(path):
+        try:
+            if isinstance(text, StrokeFormatError):
+                raise text
+            yield parse_ndjson_line(text, source=path, line=lineno)
+        except StrokeFormatError as exc:
+            if not skip_bad:
+                raise
+            if errors is not None:
+                errors.append(exc)
 
 
 def read_ndjson(
