@@ -1,8 +1,8 @@
 """Clean vector art for the recognized classes: one SVG picture per Quick, Draw! category.
 
 resources/art/mapping.csv (category,icon,name,note) says which picture shows which category; the pictures
-are resources/art/svg/<icon>.svg, extracted at build time by packaging/extract_art.py from a pinned npm
-release of the icon set (see resources/art/ATTRIBUTION.md). Nothing is read until a picture is asked for,
+are resources/art/svg/<icon>.svg, extracted at build time by packaging/extract_art.py from pinned npm
+releases of two icon sets (see resources/art/ATTRIBUTION.md). Nothing is read until a picture is asked for,
 so importing this module and loading the library cost almost nothing at start-up.
 """
 
@@ -14,14 +14,15 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QRectF, Qt
-from PySide6.QtGui import QPainter, QPixmap
+from PySide6.QtGui import QImage, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
-# Shown in Help ▸ About; the same words head resources/art/ATTRIBUTION.md.
+# Shown in Help ▸ About; resources/art/ATTRIBUTION.md says which file comes from which set.
 ART_ATTRIBUTION = (
-    "Clean art: OpenMoji, the open-source emoji and icon project (https://openmoji.org/), "
-    "by the OpenMoji contributors, licensed under CC BY-SA 4.0 "
-    "(https://creativecommons.org/licenses/by-sa/4.0/)."
+    "Clean art: OpenMoji (https://openmoji.org/), by the OpenMoji contributors, licensed under "
+    "CC BY-SA 4.0 (https://creativecommons.org/licenses/by-sa/4.0/); and Material Design Icons "
+    "(https://pictogrammers.com/library/mdi/), by Pictogrammers, licensed under the Apache License 2.0. "
+    "The pictures are unmodified; their licence texts ship with them in resources/art."
 )
 
 MAPPING_FILE = "mapping.csv"
@@ -66,6 +67,7 @@ class ArtLibrary:
         self._bytes: dict[str, bytes | None] = {}
         self._renderers: dict[str, QSvgRenderer | None] = {}
         self._pixmaps: dict[tuple[str, int], QPixmap | None] = {}
+        self._content: dict[str, QRectF | None] = {}
 
     @classmethod
     def load(cls, folder: Path | None = None) -> ArtLibrary:
@@ -124,19 +126,50 @@ class ArtLibrary:
         self._renderers[label] = renderer
         return renderer
 
+    def content_rect(self, label: str) -> QRectF | None:
+        """The part of the picture's view box that is actually drawn on (in view-box units), cached.
+
+        The sets pad their pictures differently (OpenMoji leaves about a sixth of the box empty around
+        each one, Material Design Icons a twelfth); fitting this rectangle, not the whole view box, to a
+        doodle's bounding box makes the art cover what was drawn.
+        """
+        if label in self._content:
+            return self._content[label]
+        renderer = self.renderer(label)
+        rect = None
+        if renderer is not None:
+            rect = measure_content(renderer)
+        self._content[label] = rect
+        return rect
+
+    def target_rect(self, label: str, box: QRectF) -> QRectF | None:
+        """Where to render the whole picture (renderer.render(painter, rect)) so that its drawn part
+        fills `box` as far as its aspect ratio allows, centred."""
+        renderer = self.renderer(label)
+        content = self.content_rect(label)
+        if renderer is None or content is None:
+            return None
+        view = view_box(renderer)
+        scale = min(box.width() / content.width(), box.height() / content.height())
+        x = box.x() + (box.width() - content.width() * scale) / 2 - (content.x() - view.x()) * scale
+        y = box.y() + (box.height() - content.height() * scale) / 2 - (content.y() - view.y()) * scale
+        return QRectF(x, y, view.width() * scale, view.height() * scale)
+
     def pixmap(self, label: str, size: int) -> QPixmap | None:
-        """A size×size transparent pixmap with the picture centred, aspect kept (for suggestion rows)."""
+        """A size×size transparent pixmap with the drawn part centred, aspect kept (for suggestion rows)."""
         key = (label, int(size))
         if key in self._pixmaps:
             return self._pixmaps[key]
         renderer = self.renderer(label)
         pixmap = None
         if renderer is not None and size > 0:
+            margin = max(1.0, size / 16)
+            target = self.target_rect(label, QRectF(margin, margin, size - 2 * margin, size - 2 * margin))
             pixmap = QPixmap(int(size), int(size))
             pixmap.fill(Qt.GlobalColor.transparent)
             painter = QPainter(pixmap)
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            renderer.render(painter, fit_rect(renderer, QRectF(0, 0, size, size)))
+            renderer.render(painter, target)
             painter.end()
         self._pixmaps[key] = pixmap
         return pixmap
@@ -147,16 +180,33 @@ class ArtLibrary:
             self.error = message
 
 
-def fit_rect(renderer: QSvgRenderer, box: QRectF) -> QRectF:
-    """The largest rectangle inside `box`, centred, with the picture's aspect ratio."""
+def view_box(renderer: QSvgRenderer) -> QRectF:
     view = renderer.viewBoxF()
     if view.isEmpty():
         size = renderer.defaultSize()
-        w, h = float(size.width()), float(size.height())
-    else:
-        w, h = view.width(), view.height()
-    if w <= 0 or h <= 0:
-        return QRectF(box)
-    scale = min(box.width() / w, box.height() / h)
-    fw, fh = w * scale, h * scale
-    return QRectF(box.x() + (box.width() - fw) / 2, box.y() + (box.height() - fh) / 2, fw, fh)
+        return QRectF(0, 0, max(1, size.width()), max(1, size.height()))
+    return view
+
+
+def measure_content(renderer: QSvgRenderer, resolution: int = 128) -> QRectF | None:
+    """The drawn part of the view box, found from the alpha channel of a render at `resolution` pixels on
+    the long side (one pixel of slack each way); None when nothing is drawn."""
+    import numpy as np
+
+    view = view_box(renderer)
+    scale = resolution / max(view.width(), view.height())
+    w, h = max(1, round(view.width() * scale)), max(1, round(view.height() * scale))
+    image = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(image)
+    renderer.render(painter, QRectF(0, 0, w, h))
+    painter.end()
+    pixels = np.frombuffer(image.constBits(), dtype=np.uint8, count=image.sizeInBytes())
+    alpha = pixels.reshape(h, image.bytesPerLine())[:, : w * 4].reshape(h, w, 4)[:, :, 3]
+    rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
+    if rows.size == 0:
+        return None
+    x0, x1 = max(0, cols[0] - 1), min(w, cols[-1] + 2)
+    y0, y1 = max(0, rows[0] - 1), min(h, rows[-1] + 2)
+    sx, sy = view.width() / w, view.height() / h
+    return QRectF(view.x() + x0 * sx, view.y() + y0 * sy, (x1 - x0) * sx, (y1 - y0) * sy)
