@@ -34,7 +34,8 @@ def make_ndjson(lines: int = 5, word: str = "cat") -> bytes:
 class FixtureServer:
     """Serves `files` (URL path -> bytes). `plans[path]` lists how to answer the next requests:
     "ignore_range" (always 200 with the whole file), "drop_half" (announce the full length, send
-    half, close) or "error_500"; once a plan list is used up, requests are answered normally."""
+    half, close), "wrong_range" (206 for another range than asked) or "error_500"; once a plan list
+    is used up, requests are answered normally. Ranges may be open ("bytes=10-") or closed ("bytes=0-9")."""
 
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
@@ -71,9 +72,10 @@ class Handler(BaseHTTPRequestHandler):
         if plan == "error_500":
             self.send_error(500)
             return
-        start, status = 0, 200
+        start, stop, status = 0, len(body), 200
         if range_header and plan != "ignore_range":
-            start = int(re.fullmatch(r"bytes=(\d+)-", range_header)[1])
+            first, last = re.fullmatch(r"bytes=(\d+)-(\d*)", range_header).groups()
+            start, stop = int(first), min(len(body), int(last) + 1 if last else len(body))
             if start >= len(body):
                 self.send_response(416)
                 self.send_header("Content-Range", f"bytes */{len(body)}")
@@ -81,17 +83,21 @@ class Handler(BaseHTTPRequestHandler):
                 self.end_headers()
                 return
             status = 206
-        data = body[start:]
+        data = body[start:stop]
         self.send_response(status)
         if status == 206:
-            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+            shown = start + 1 if plan == "wrong_range" else start
+            self.send_header("Content-Range", f"bytes {shown}-{stop - 1}/{len(body)}")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        if plan == "drop_half":
-            self.wfile.write(data[: len(data) // 2])
+        try:
+            if plan == "drop_half":
+                self.wfile.write(data[: len(data) // 2])
+                self.close_connection = True
+                return
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the client read all it wanted and closed
             self.close_connection = True
-            return
-        self.wfile.write(data)
 
     def log_message(self, format, *args) -> None:  # keep test output quiet
         pass
@@ -428,3 +434,183 @@ def test_cli_classes_option_adds_categories(server, tmp_path):
     argv = ["download", "--classes", "cat,dog", "--dest", str(tmp_path), "--base-url", server.base_url]
     assert cli.main(argv + ["--no-progress"]) == 0
     assert np.load(bitmap(tmp_path, "dog")).shape == (6, 784)
+
+
+# --- --max-per-class: only the first N drawings ------------------------------------------------
+
+
+def rows_of(body: bytes) -> np.ndarray:
+    return np.load(io.BytesIO(body))
+
+
+def note(dest: Path, category: str) -> dict | None:
+    return dl.read_subset_note(bitmap(dest, category))
+
+
+def test_max_per_class_asks_for_the_header_and_n_rows_only(server, tmp_path):
+    body = make_npy(1000, seed=3)
+    server.serve("cat", body)
+
+    assert fetch(server, tmp_path, "cat", max_rows=50) == [bitmap(tmp_path, "cat")]
+
+    assert server.requests == [("/numpy_bitmap/cat.npy", f"bytes=0-{128 + 50 * 784 - 1}")]
+    got = np.load(bitmap(tmp_path, "cat"))
+    assert got.shape == (50, 784) and np.array_equal(got, rows_of(body)[:50])
+    assert dl.validate_npy(bitmap(tmp_path, "cat")) == 50
+    assert {k: note(tmp_path, "cat")[k] for k in ("rows", "server_rows")} == {"rows": 50, "server_rows": 1000}
+    assert sorted(p.name for p in (tmp_path / "bitmaps").iterdir()) == ["cat.npy", "cat.npy.subset.json"]
+
+
+def test_max_per_class_reads_only_that_far_when_the_server_ignores_range(server, tmp_path, capsys):
+    body = make_npy(3000, seed=4)  # 2.3 MB: more than the client reads
+    path = server.serve("cat", body)
+    server.always[path] = "ignore_range"
+
+    fetch(server, tmp_path, "cat", max_rows=20)
+
+    assert np.array_equal(np.load(bitmap(tmp_path, "cat")), rows_of(body)[:20])
+    assert "ignores range requests; reading only the first" in capsys.readouterr().err
+    assert not list(tmp_path.rglob("*.part"))
+
+
+def long_header_npy(rows: int, seed: int = 0) -> bytes:
+    """A valid .npy file whose header is padded far beyond Google's 128 bytes."""
+    data = np.random.default_rng(seed).integers(0, 256, size=(rows, 784)).astype(np.uint8)
+    header = f"{{'descr': '|u1', 'fortran_order': False, 'shape': ({rows}, 784), }}" + " " * 300
+    header += " " * (-(10 + len(header) + 1) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + data.tobytes()
+
+
+def test_max_per_class_with_a_longer_header_asks_for_the_rest(server, tmp_path):
+    body = long_header_npy(40, seed=5)
+    server.serve("cat", body)
+
+    fetch(server, tmp_path, "cat", max_rows=3)
+
+    assert np.array_equal(np.load(bitmap(tmp_path, "cat")), rows_of(body)[:3])
+    first, second = (r for _, r in server.requests)
+    assert first == f"bytes=0-{128 + 3 * 784 - 1}"
+    assert second.startswith(f"bytes={128 + 3 * 784}-")
+
+
+def test_max_per_class_beyond_the_file_takes_the_whole_file_without_a_note(server, tmp_path):
+    body = make_npy(30, seed=6)
+    server.serve("cat", body)
+
+    fetch(server, tmp_path, "cat", max_rows=100)
+
+    assert bitmap(tmp_path, "cat").read_bytes() == body
+    assert note(tmp_path, "cat") is None
+
+
+def test_a_capped_file_is_kept_for_fewer_and_fetched_again_for_more_or_all(server, tmp_path, capsys):
+    body = make_npy(200, seed=7)
+    server.serve("cat", body)
+    target = bitmap(tmp_path, "cat")
+
+    fetch(server, tmp_path, "cat", max_rows=10)
+    fetch(server, tmp_path, "cat", max_rows=5)
+    assert len(server.requests) == 1  # 10 rows are enough for 5
+    assert "already holds 10 drawings, skipped" in capsys.readouterr().err
+
+    fetch(server, tmp_path, "cat", max_rows=25)
+    assert len(server.requests) == 2 and np.load(target).shape == (25, 784)
+    assert note(tmp_path, "cat")["rows"] == 25
+
+    fetch(server, tmp_path, "cat")  # no cap: the whole file, and the note goes
+    assert target.read_bytes() == body
+    assert note(tmp_path, "cat") is None
+    assert "holds the first 25 drawings, the whole file asked for" in capsys.readouterr().err
+    fetch(server, tmp_path, "cat", max_rows=10)  # a whole file serves any cap
+    assert len(server.requests) == 3
+
+
+HOSTILE_NPY = {
+    "an HTML error page": (b"<html><body>Service unavailable</body></html>" * 100, "not a .npy file"),
+    "a 4 GB header length": (
+        b"\x93NUMPY\x02\x00" + (2**32 - 1).to_bytes(4, "little") + b"{" * 4000,
+        "header",
+    ),
+    "a float32 array": (make_npy(20, dtype=np.float32), "expected a uint8 array"),
+    "more rows promised than sent": (make_npy(100)[:2000], "the server's file ends after"),
+    "an unknown format version": (b"\x93NUMPY\x07\x00" + b"\0" * 500, "unknown format version 7"),
+    "a broken header": (
+        b"\x93NUMPY\x01\x00\x76\x00" + b"{'descr': '|u1', 'shape': (" + b"9" * 300,
+        "not a valid",
+    ),
+}
+
+
+@pytest.mark.parametrize("hostile", list(HOSTILE_NPY))
+def test_hostile_npy_answers_fail_clearly_and_keep_the_good_file(server, tmp_path, hostile, delays):
+    body, reason = HOSTILE_NPY[hostile]
+    server.serve("cat", body)
+    target = bitmap(tmp_path, "cat")
+    target.parent.mkdir(parents=True)
+    older = make_npy(4, seed=8)
+    target.write_bytes(older)  # a capped earlier download: 4 rows, the user now asks for 10
+    dl._write_subset_note(target, "earlier", 4, "rows", 100)
+
+    with pytest.raises(dl.DownloadError) as caught:
+        fetch(server, tmp_path, "cat", max_rows=10, retries=1)
+
+    message = str(caught.value)
+    assert message.startswith("cat.npy: giving up after 2 attempts")
+    assert reason in message and f"{server.base_url}/numpy_bitmap/cat.npy" in message
+    assert target.read_bytes() == older and note(tmp_path, "cat")["rows"] == 4
+    assert sorted(p.name for p in target.parent.iterdir()) == ["cat.npy", "cat.npy.subset.json"]
+    assert len(delays) == 1
+
+
+def test_wrong_range_answer_is_retried(server, tmp_path, delays):
+    body = make_npy(60, seed=9)
+    path = server.serve("cat", body)
+    server.plans[path] = ["wrong_range"]
+
+    fetch(server, tmp_path, "cat", max_rows=7)
+
+    assert np.array_equal(np.load(bitmap(tmp_path, "cat")), rows_of(body)[:7])
+    assert delays == [1.0]
+
+
+def test_max_per_class_ndjson_stops_after_n_lines_and_resumes(server, tmp_path, delays):
+    body = make_ndjson(100, "cat")
+    server.serve("cat", make_npy(5))
+    path = server.serve("cat", body, kind="simplified")
+    server.plans[path] = ["drop_half"]  # 50 lines arrive, then the connection drops
+
+    fetch(server, tmp_path, "cat", simplified=True, max_rows=80)
+
+    strokes = tmp_path / "strokes" / "simplified" / "cat.ndjson"
+    assert strokes.read_bytes() == b"".join(body.splitlines(keepends=True)[:80])
+    stroke_requests = [r for p, r in server.requests if p.startswith("/simplified/")]
+    assert stroke_requests == [None, f"bytes={len(body) // 2}-"]
+    assert dl.read_subset_note(strokes)["lines"] == 80
+    assert delays == [1.0]
+
+    fetch(server, tmp_path, "cat", simplified=True, max_rows=200)  # more than the file holds: all of it
+    assert strokes.read_bytes() == body and dl.read_subset_note(strokes) is None
+
+
+def test_download_all_with_max_per_class_continues_past_failures(server, tmp_path, capsys):
+    for i, name in enumerate(CATEGORIES):
+        if name not in ("zebra", "cat"):
+            server.serve(name, make_npy(3, seed=i))
+    server.serve("cat", b"<html>quota exceeded</html>")
+    argv = ["download", "--all", "--max-per-class", "2", "--dest", str(tmp_path), "--retries", "0"]
+
+    assert cli.main(argv + ["--base-url", server.base_url, "--no-progress"]) == 1
+
+    shapes = {p.stem: np.load(p).shape for p in (tmp_path / "bitmaps").glob("*.npy")}
+    assert len(shapes) == 343 and set(shapes.values()) == {(2, 784)}
+    err = capsys.readouterr().err
+    assert "2 of 345 files failed (run again to retry them):" in err
+    assert f"{server.base_url}/numpy_bitmap/zebra.npy does not exist on the server (HTTP 404)" in err
+    assert "cat.npy: giving up after 1 attempts: the server sent an invalid file: not a .npy file" in err
+    assert not list(tmp_path.rglob("*.part")) and not list(tmp_path.rglob("*.new"))
+
+
+def test_max_per_class_must_be_positive(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["download", "cat", "--dest", str(tmp_path), "--max-per-class", "0"])
+    assert "must be 1 or more" in capsys.readouterr().err
