@@ -529,7 +529,7 @@ HOSTILE_NPY = {
     "an HTML error page": (b"<html><body>Service unavailable</body></html>" * 100, "not a .npy file"),
     "a 4 GB header length": (
         b"\x93NUMPY\x02\x00" + (2**32 - 1).to_bytes(4, "little") + b"{" * 4000,
-        "header",
+        "4294967295-byte header",
     ),
     "a float32 array": (make_npy(20, dtype=np.float32), "expected a uint8 array"),
     "more rows promised than sent": (make_npy(100)[:2000], "the server's file ends after"),
@@ -606,7 +606,7 @@ def test_download_all_with_max_per_class_continues_past_failures(server, tmp_pat
     err = capsys.readouterr().err
     assert "2 of 345 files failed (run again to retry them):" in err
     assert f"{server.base_url}/numpy_bitmap/zebra.npy does not exist on the server (HTTP 404)" in err
-    assert "cat.npy: giving up after 1 attempts: the server sent an invalid file: not a .npy file" in err
+    assert "cat.npy: giving up after 1 attempt: the server sent an invalid file: not a .npy file" in err
     assert not list(tmp_path.rglob("*.part")) and not list(tmp_path.rglob("*.new"))
 
 
