@@ -63,6 +63,7 @@ def run(args) -> int:
         def ready():
             line = {
                 "ready_ms": round((time.perf_counter() - started) * 1000, 1),
+                "cpu_ms": round(time.process_time() * 1000, 1),  # the whole process's, all threads
                 "shown": window.isVisible(),
                 "suggestion_seq": window.engine.last.seq if window.engine.last else None,
             }

@@ -21,19 +21,33 @@ def default_references_path() -> Path:
 
 class ReferenceLibrary:
     def __init__(self, drawings: dict[str, list[np.ndarray]] | None = None):
-        self.drawings = dict(drawings or {})
+        self._drawings = dict(drawings or {})
+        self._path: Path | None = None  # a file still to be read on first use
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None) -> ReferenceLibrary:
-        """Read the references; a missing or damaged file gives an empty library (and a warning)."""
-        path = Path(path) if path is not None else default_references_path()
+        """The references in ``path`` (default: the bundled ones), read on first use: start-up does not
+        wait for them. A missing or damaged file gives an empty library (and a warning) then."""
+        library = cls()
+        library._path = Path(path) if path is not None else default_references_path()
+        return library
+
+    @property
+    def drawings(self) -> dict[str, list[np.ndarray]]:
+        if self._path is not None:
+            path, self._path = self._path, None
+            self._drawings = self._read(path)
+        return self._drawings
+
+    @staticmethod
+    def _read(path: Path) -> dict[str, list[np.ndarray]]:
         if not path.exists():
             print(f"inkling: no reference drawings at {path}; replace is unavailable", file=sys.stderr)
-            return cls()
+            return {}
         result = read_ndjson(path, skip_bad=True)
         if result.skipped:
             print(f"inkling: {result.summary(path)}", file=sys.stderr)
-        return cls({r.word: r.strokes for r in result.records if r.word and r.strokes})
+        return {r.word: r.strokes for r in result.records if r.word and r.strokes}
 
     def __contains__(self, label: str) -> bool:
         return label in self.drawings

@@ -121,9 +121,9 @@ class SuggestionEngine(QObject):
         self.warm_up()
 
     def warm_up(self) -> float:
-        """One inference, so the first real one does not pay for ONNX Runtime's lazy set-up."""
+        """One drawing through the rasterizer and the model, so the first real one does not pay for
+        their lazy set-up (loading the model already ran it once), and a first timing to go by."""
         dot = [np.array([[0.0, 0.0, 0.0], [10.0, 10.0, 10.0]])]
-        predict(self.classifier, dot)
         ms = predict(self.classifier, dot).compute_ms
         self.average_ms = ms
         return ms
