@@ -78,8 +78,12 @@ class ArtLibrary:
             mapping = read_mapping(path)
         except FileNotFoundError:
             return cls._empty(folder, f"no art mapping at {path}; suggestions show reference drawings")
-        except (OSError, UnicodeDecodeError, ValueError, csv.Error) as exc:
-            return cls._empty(folder, f"the art mapping cannot be read: {exc}")
+        except UnicodeDecodeError as exc:
+            return cls._empty(folder, f"the art mapping {path} cannot be read: it is not UTF-8 text ({exc})")
+        except ValueError as exc:  # read_mapping's messages name the file and line
+            return cls._empty(folder, f"the art mapping cannot be used: {exc}")
+        except (OSError, csv.Error) as exc:
+            return cls._empty(folder, f"the art mapping {path} cannot be read: {exc}")
         return cls(folder, mapping)
 
     @classmethod
@@ -190,7 +194,7 @@ def view_box(renderer: QSvgRenderer) -> QRectF:
 
 def measure_content(renderer: QSvgRenderer, resolution: int = 128) -> QRectF | None:
     """The drawn part of the view box, found from the alpha channel of a render at `resolution` pixels on
-    the long side (one pixel of slack each way); None when nothing is drawn."""
+    the long side (so to within one such pixel); None when nothing is drawn."""
     import numpy as np
 
     view = view_box(renderer)
@@ -206,7 +210,7 @@ def measure_content(renderer: QSvgRenderer, resolution: int = 128) -> QRectF | N
     rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
     if rows.size == 0:
         return None
-    x0, x1 = max(0, cols[0] - 1), min(w, cols[-1] + 2)
-    y0, y1 = max(0, rows[0] - 1), min(h, rows[-1] + 2)
+    x0, x1 = cols[0], cols[-1] + 1
+    y0, y1 = rows[0], rows[-1] + 1
     sx, sy = view.width() / w, view.height() / h
     return QRectF(view.x() + x0 * sx, view.y() + y0 * sy, (x1 - x0) * sx, (y1 - y0) * sy)
