@@ -230,6 +230,33 @@ def check_window(report: Report, classifier, records) -> None:
         app.processEvents()
 
 
+def check_art(report: Report) -> None:
+    """The clean art: every mapped SVG parses, and its licences and attribution are there beside it."""
+    from PySide6.QtGui import QGuiApplication
+
+    _app = QGuiApplication.instance() or QGuiApplication([sys.argv[0] if sys.argv else "inkling"])
+    from inkling.desktop.art import ArtLibrary, default_art_dir
+
+    start = time.perf_counter()
+    folder = default_art_dir()
+    art = ArtLibrary.load(folder)
+    labels = art.labels()
+    if not labels:
+        report.fail("art", art.error or f"no art mapped in {folder}")
+        return
+    broken = [label for label in labels if art.renderer(label) is None]
+    licences = sorted(p.name for p in folder.glob("LICENSE-*.txt"))
+    if broken:
+        report.fail("art", f"{len(broken)} of {len(labels)} pictures do not load: {', '.join(broken[:5])}")
+    elif not (folder / "ATTRIBUTION.md").exists() or not licences:
+        report.fail("art", f"the art's ATTRIBUTION.md or licence files are missing from {folder}")
+    else:
+        report.ok(
+            "art",
+            f"{len(labels)} pictures load, with ATTRIBUTION.md and {len(licences)} licences, in {_ms(start)}",
+        )
+
+
 def main(args) -> int:
     # Before any Qt import: no display is needed, and none is touched even when there is one.
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -240,6 +267,7 @@ def main(args) -> int:
         records = load_references(report)
         check_classification(report, classifier, records)
         check_window(report, classifier, records)
+        check_art(report)
     except SelfTestFailure as exc:
         report.fail(exc.what, exc.detail)
     total = f"{report.elapsed_ms():.0f} ms"
