@@ -1,8 +1,13 @@
-"""The drawing canvas: draw with a mouse, a pen (tablet) or a finger; erase strokes by touching them.
+"""The canvas: a Qt graphics view of the scene (placed art) with the current doodle on top.
 
-Strokes are kept as vectors in canvas coordinates (see desktop.drawing) and painted smoothly with
-antialiasing through a view transform that keeps the drawing centred and, when the window is too small
-for it, shrinks it to fit: resizing never crops or changes the drawing.
+Pen strokes from the mouse, a tablet or touch become the current doodle (desktop.document); the select
+tool picks, moves and resizes placed pieces (desktop.scene). Every change goes through the undo stack.
+Strokes are kept in canvas coordinates; the view maps them to the widget with a transform that keeps
+PAGE_CENTRE in the middle and, when the window is too small for the picture, shrinks it to fit:
+resizing never crops or changes the picture.
+
+The stroke being drawn is painted in the foreground and only the few pixels around its newest piece
+are repainted per point; placed art is cached as device pixmaps, so a busy scene does not slow drawing.
 """
 
 from __future__ import annotations
@@ -10,46 +15,121 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QElapsedTimer, QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPointingDevice, QTransform, QUndoStack
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QGraphicsItem,
+    QGraphicsPathItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QSizePolicy,
+)
 
-from .commands import AddStrokeCommand, EraseStrokesCommand
+from .commands import AddStrokeCommand, EraseStrokesCommand, SetRectsCommand
 from .document import Document
-from .drawing import DOODLE, Stroke, stroke_hits
-from .ink import BACKGROUND, MAX_PEN_WIDTH, paint_strokes, pen_for, stroke_path
+from .drawing import DOODLE, Stroke, bounding_box, stroke_hits
+from .ink import BACKGROUND, DOODLE_COLOR, MAX_PEN_WIDTH, pen_for, stroke_path
+from .scene import Piece, PiecePainter, Rect, Scene, scaled_rect
 
 PAGE_CENTRE = QPointF(400.0, 300.0)  # canvas point shown at the widget's centre: a 800x600 widget maps 1:1
-FIT_MARGIN = 24.0  # widget pixels kept free around a drawing that had to be shrunk to fit
+FIT_MARGIN = 24.0  # widget pixels kept free around a picture that had to be shrunk to fit
 ERASER_RADIUS = 10.0  # widget pixels
-PEN_TOOL, ERASER_TOOL = "pen", "eraser"
+HANDLE = 12.0  # widget pixels: the side of the resize handle at a selected piece's lower right corner
+WHEEL_STEP = 1.1  # the select tool's wheel gesture scales the selection by this per notch
+DOODLE_Z = 1e6  # the current doodle is drawn over every placed piece
+PEN_TOOL, ERASER_TOOL, SELECT_TOOL = "pen", "eraser", "select"
+TOOLS = (PEN_TOOL, ERASER_TOOL, SELECT_TOOL)
+SELECTION_PEN = QPen(QColor("#0b57d0"), 1.0, Qt.PenStyle.DashLine)
+
+_TOUCH = (QEvent.Type.TouchBegin, QEvent.Type.TouchUpdate, QEvent.Type.TouchEnd, QEvent.Type.TouchCancel)
+_TABLET = (QEvent.Type.TabletPress, QEvent.Type.TabletMove, QEvent.Type.TabletRelease)
 
 
-class Canvas(QWidget):
+class PieceItem(QGraphicsItem):
+    """One placed piece; its picture is rendered once per size and then blitted (device cache)."""
+
+    def __init__(self, piece: Piece, painter: PiecePainter):
+        super().__init__()
+        self.piece = piece
+        self.pieces = painter
+        self.shown: tuple[Rect, str | None] | None = None
+        self._size = (1.0, 1.0)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.show_rect(piece.rect)
+
+    def show_rect(self, rect: Rect) -> None:
+        """Show the piece at ``rect`` (its own, or one being dragged to); repaints only on a new size."""
+        x, y, w, h = rect
+        if (w, h) != self._size:
+            self.prepareGeometryChange()
+            self._size = (w, h)
+        self.setPos(x, y)
+        if self.shown is not None and self.shown[1] != self.piece.color:
+            self.update()
+        self.shown = ((x, y, w, h), self.piece.color)
+
+    @property
+    def rect(self) -> Rect:
+        return (self.pos().x(), self.pos().y(), *self._size)
+
+    def boundingRect(self) -> QRectF:
+        w, h = self._size
+        pad = MAX_PEN_WIDTH  # stroke-drawn pieces may reach a pen's half width past their box
+        return QRectF(-pad, -pad, w + 2 * pad, h + 2 * pad)
+
+    def paint(self, painter, option, widget=None):
+        self.pieces.paint(painter, self.piece, QRectF(0, 0, *self._size))
+
+
+class Canvas(QGraphicsView):
     strokeStarted = Signal()
     strokeExtended = Signal()  # a point was added to the stroke being drawn
     strokeFinished = Signal()
+    selectionChanged = Signal()
 
-    def __init__(self, document: Document, undo_stack: QUndoStack, parent=None):
-        super().__init__(parent)
+    def __init__(
+        self, document: Document, scene: Scene, undo_stack: QUndoStack, pieces: PiecePainter, parent=None
+    ):
+        self.graphics = QGraphicsScene()
+        super().__init__(self.graphics, parent)
+        self.graphics.setParent(self)
         self.document = document
+        self.scene_model = scene
         self.undo_stack = undo_stack
+        self.pieces = pieces
         self.tool = PEN_TOOL
+        self.pen_color = DOODLE_COLOR
         self._points: list[tuple[float, float, float]] | None = None  # the stroke being drawn
         self._live_path = QPainterPath()  # its smooth path up to the last midpoint, grown point by point
         self._erasing = False
         self._gesture = 0
+        self._drag: tuple | None = None  # the select tool's drag: ("move" | "resize" | "band", ...)
         self._clock = QElapsedTimer()
         self._clock_offset = 0.0
-        self._paths: dict[int, tuple[Stroke, QPainterPath]] = {}
-        self._view = QTransform()
-        self._inverse = QTransform()
+        self._stroke_items: dict[int, tuple[Stroke, QGraphicsPathItem]] = {}
+        self._piece_items: dict[int, PieceItem] = {}
         self._hover: QPointF | None = None
-        self.setAttribute(Qt.WidgetAttribute.WA_AcceptTouchEvents)
-        self.setAttribute(Qt.WidgetAttribute.WA_StaticContents)
-        self.setMouseTracking(True)
+
+        self.setFrameShape(QFrame.Shape.NoFrame)  # the viewport is the whole widget: same coordinates
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        self.setInteractive(False)  # the canvas handles its own input (below)
+        self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        self.setBackgroundBrush(BACKGROUND)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
+        self.graphics.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)  # few items, often moved
+        for widget in (self, self.viewport()):
+            widget.setAttribute(Qt.WidgetAttribute.WA_AcceptTouchEvents)
+            widget.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(240, 180)
-        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.viewport().setCursor(Qt.CursorShape.CrossCursor)
         document.changed.connect(self._document_changed)
+        scene.changed.connect(self._scene_changed)
+        self.graphics.selectionChanged.connect(self._selection_changed)
         self._update_view()
 
     def sizeHint(self) -> QSize:
@@ -62,84 +142,170 @@ class Canvas(QWidget):
         return self._points is not None
 
     def live_strokes(self) -> list[np.ndarray]:
-        """The document's strokes plus the one being drawn, as (n, 3) arrays for the classifier."""
+        """The current doodle's strokes plus the one being drawn, as (n, 3) arrays for the classifier."""
         out = [s.points for s in self.document.strokes]
         if self._points:
             out.append(np.array(self._points, dtype=np.float64))
         return out
 
     def set_tool(self, tool: str) -> None:
-        if tool not in (PEN_TOOL, ERASER_TOOL):
+        if tool not in TOOLS:
             raise ValueError(f"unknown tool {tool!r}")
+        if tool != SELECT_TOOL:
+            self.graphics.clearSelection()
         self.tool = tool
-        self.setCursor(Qt.CursorShape.CrossCursor if tool == PEN_TOOL else Qt.CursorShape.PointingHandCursor)
-        self.update()
+        cursors = {
+            PEN_TOOL: Qt.CursorShape.CrossCursor,
+            ERASER_TOOL: Qt.CursorShape.PointingHandCursor,
+            SELECT_TOOL: Qt.CursorShape.ArrowCursor,
+        }
+        self.viewport().setCursor(cursors[tool])
+        self.viewport().update()
+
+    def set_pen_color(self, color: str) -> None:
+        self.pen_color = QColor(color).name()
 
     def to_canvas(self, pos: QPointF) -> QPointF:
-        return self._inverse.map(QPointF(pos))
+        return self.viewportTransform().inverted()[0].map(QPointF(pos))
 
     def to_widget(self, pos: QPointF) -> QPointF:
-        return self._view.map(QPointF(pos))
+        return self.viewportTransform().map(QPointF(pos))
 
     @property
     def view_scale(self) -> float:
-        return self._view.m11()
+        return self.transform().m11()
+
+    def item_for(self, piece: Piece) -> PieceItem:
+        return self._piece_items[id(piece)]
+
+    def selected_pieces(self) -> list[Piece]:
+        """The selected pieces, bottom to top."""
+        return [p for p in self.scene_model.pieces if self._piece_items[id(p)].isSelected()]
+
+    def select(self, pieces: list[Piece]) -> None:
+        self.graphics.clearSelection()
+        for piece in pieces:
+            self._piece_items[id(piece)].setSelected(True)
 
     # --- view transform ---------------------------------------------------------------------------
 
+    def _content(self) -> QRectF | None:
+        rect = QRectF()
+        box = bounding_box(self.document.strokes)
+        if box is not None:
+            x0, y0, x1, y1 = box
+            pad = MAX_PEN_WIDTH / 2
+            rect = QRectF(x0 - pad, y0 - pad, x1 - x0 + 2 * pad, y1 - y0 + 2 * pad)
+        for piece in self.scene_model.pieces:
+            rect = rect.united(piece.qrect) if not rect.isNull() else piece.qrect
+        return None if rect.isNull() else rect
+
     def _update_view(self) -> None:
-        """Centre PAGE_CENTRE in the widget; shrink (never enlarge) when the drawing would not fit."""
+        """Centre PAGE_CENTRE in the widget; shrink (never enlarge) when the picture would not fit."""
         scale = 1.0
-        strokes = self.document.strokes
-        if strokes:
-            pts = np.concatenate([s.xy for s in strokes])
-            reach = np.abs(pts - [PAGE_CENTRE.x(), PAGE_CENTRE.y()]).max(axis=0) + MAX_PEN_WIDTH / 2
-            room = np.array([self.width() / 2, self.height() / 2])
+        content = self._content()
+        w, h = max(self.viewport().width(), 1), max(self.viewport().height(), 1)
+        if content is not None:
+            cx, cy = PAGE_CENTRE.x(), PAGE_CENTRE.y()
+            reach = np.array(
+                [
+                    max(abs(content.left() - cx), abs(content.right() - cx)),
+                    max(abs(content.top() - cy), abs(content.bottom() - cy)),
+                ]
+            )
+            room = np.array([w / 2, h / 2])
             if (reach > room).any():  # it does not fit at 1:1: shrink it, with a margin around
                 scale = float((np.maximum(room - FIT_MARGIN, 1.0) / np.maximum(reach, 1e-6)).min())
-        view = QTransform()
-        view.translate(self.width() / 2, self.height() / 2)
-        view.scale(scale, scale)
-        view.translate(-PAGE_CENTRE.x(), -PAGE_CENTRE.y())
-        self._view = view
-        self._inverse = view.inverted()[0]
+        # The scene rectangle is exactly what the widget shows, so the view never scrolls.
+        self.setTransform(QTransform.fromScale(scale, scale))
+        self.setSceneRect(
+            QRectF(PAGE_CENTRE.x() - w / (2 * scale), PAGE_CENTRE.y() - h / (2 * scale), w / scale, h / scale)
+        )
 
     def resizeEvent(self, event):
+        super().resizeEvent(event)
         if not self.drawing:
             self._update_view()
-        super().resizeEvent(event)
 
     def _document_changed(self) -> None:
-        live = {id(s): s for s in self.document.strokes}
-        self._paths = {k: v for k, v in self._paths.items() if k in live and v[0] is live[k]}
+        strokes = self.document.strokes
+        live = {id(s): s for s in strokes}
+        for key, (stroke, item) in list(self._stroke_items.items()):
+            if live.get(key) is not stroke:
+                self.graphics.removeItem(item)
+                del self._stroke_items[key]
+        for i, stroke in enumerate(strokes):
+            entry = self._stroke_items.get(id(stroke))
+            if entry is None:
+                item = QGraphicsPathItem(stroke_path(stroke.xy))
+                item.setPen(pen_for(stroke.style, stroke.color))
+                self.graphics.addItem(item)
+                entry = self._stroke_items[id(stroke)] = (stroke, item)
+            entry[1].setZValue(DOODLE_Z + i)
         if not self.drawing:
             self._update_view()
-        self.update()
+
+    def _scene_changed(self) -> None:
+        pieces = self.scene_model.pieces
+        live = {id(p): p for p in pieces}
+        for key, item in list(self._piece_items.items()):
+            if live.get(key) is not item.piece:
+                self.graphics.removeItem(item)
+                del self._piece_items[key]
+        for i, piece in enumerate(pieces):
+            item = self._piece_items.get(id(piece))
+            if item is None:
+                item = self._piece_items[id(piece)] = PieceItem(piece, self.pieces)
+                self.graphics.addItem(item)
+            item.show_rect(piece.rect)
+            item.setZValue(i)
+        if not self.drawing:
+            self._update_view()
+        self.viewport().update()
+
+    def _selection_changed(self) -> None:
+        self.viewport().update()  # the selection frames and handles are drawn in the foreground
+        self.selectionChanged.emit()
 
     # --- painting ---------------------------------------------------------------------------------
 
-    def _path(self, stroke: Stroke) -> QPainterPath:
-        cached = self._paths.get(id(stroke))
-        if cached is None or cached[0] is not stroke:
-            cached = (stroke, stroke_path(stroke.xy))
-            self._paths[id(stroke)] = cached
-        return cached[1]
-
-    def paintEvent(self, event):
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), BACKGROUND)
-        painter.setTransform(self._view)
-        paint_strokes(painter, self.document.strokes, self._path)
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         if self._points:
-            painter.setPen(pen_for(DOODLE))
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(pen_for(DOODLE, self.pen_color))
             path = QPainterPath(self._live_path)
             path.lineTo(QPointF(*self._points[-1][:2]))
             painter.drawPath(path)
+        painter.save()
+        painter.resetTransform()  # widget pixels from here on
+        selected = [i for i in self._piece_items.values() if i.isSelected()]
+        if selected:
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            for item in selected:
+                frame = self._widget_rect(item.rect)
+                painter.setPen(SELECTION_PEN)
+                painter.drawRect(frame)
+                painter.setPen(QPen(QColor("#0b57d0"), 1.0))
+                painter.setBrush(QColor("#ffffff"))
+                painter.drawRect(self._handle_rect(item))
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+        if self._drag is not None and self._drag[0] == "band":
+            painter.setPen(SELECTION_PEN)
+            painter.setBrush(QColor(11, 87, 208, 30))
+            painter.drawRect(self._widget_rect(self._band_rect()))
         if self.tool == ERASER_TOOL and self._hover is not None:
-            painter.resetTransform()
             painter.setPen(QPen(QColor("#d93025"), 1.0, Qt.PenStyle.DashLine))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawEllipse(self._hover, ERASER_RADIUS, ERASER_RADIUS)
-        painter.end()
+        painter.restore()
+
+    def _widget_rect(self, rect: Rect | QRectF) -> QRectF:
+        rect = QRectF(*rect) if isinstance(rect, tuple) else rect
+        return self.viewportTransform().mapRect(rect)
+
+    def _handle_rect(self, item: PieceItem) -> QRectF:
+        corner = self._widget_rect(item.rect).bottomRight()
+        return QRectF(corner.x() - HANDLE / 2, corner.y() - HANDLE / 2, HANDLE, HANDLE)
 
     # --- drawing a stroke -------------------------------------------------------------------------
 
@@ -148,7 +314,7 @@ class Canvas(QWidget):
 
     def begin_stroke(self, pos: QPointF) -> None:
         if len(self.document) == 0 or not self._clock.isValid():
-            # Times count from the drawing's first point, as in Google's raw format.
+            # Times count from the doodle's first point, as in Google's raw format.
             last = max((float(s.points[:, 2].max()) for s in self.document.strokes), default=-100.0)
             self._clock_offset = last + 100.0 if len(self.document) else 0.0
             self._clock.start()
@@ -156,7 +322,7 @@ class Canvas(QWidget):
         self._points = [(c.x(), c.y(), self._now_ms())]
         self._live_path = QPainterPath(c)
         self.strokeStarted.emit()
-        self.update()
+        self._update_around(self._points)
 
     def extend_stroke(self, pos: QPointF) -> None:
         if self._points is None:
@@ -175,17 +341,17 @@ class Canvas(QWidget):
     def end_stroke(self) -> None:
         if self._points is None:
             return
-        stroke = Stroke(np.array(self._points, dtype=np.float64))
+        stroke = Stroke(np.array(self._points, dtype=np.float64), DOODLE, self.pen_color)
         self._points = None
-        self.undo_stack.push(AddStrokeCommand(self.document, stroke))  # redo() adds it, then a repaint
+        self.undo_stack.push(AddStrokeCommand(self.document, stroke))  # redo() adds its item
         self.strokeFinished.emit()
 
     def _update_around(self, points) -> None:
         xy = np.array([p[:2] for p in points])
         (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
-        rect = self._view.mapRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+        rect = self._widget_rect(QRectF(x0, y0, x1 - x0, y1 - y0))
         pad = MAX_PEN_WIDTH * self.view_scale + 4
-        self.update(rect.adjusted(-pad, -pad, pad, pad).toAlignedRect())
+        self.viewport().update(rect.adjusted(-pad, -pad, pad, pad).toAlignedRect())
 
     # --- erasing ----------------------------------------------------------------------------------
 
@@ -204,11 +370,111 @@ class Canvas(QWidget):
     def end_erase(self) -> None:
         self._erasing = False
 
+    # --- selecting, moving, resizing pieces -------------------------------------------------------
+
+    def piece_at(self, pos: QPointF) -> PieceItem | None:
+        """The topmost placed piece under this widget point."""
+        c = self.to_canvas(pos)
+        for item in sorted(self._piece_items.values(), key=lambda i: -i.zValue()):
+            if QRectF(*item.rect).contains(c):
+                return item
+        return None
+
+    def _handle_at(self, pos: QPointF) -> PieceItem | None:
+        for item in sorted(self._piece_items.values(), key=lambda i: -i.zValue()):
+            if item.isSelected() and self._handle_rect(item).contains(pos):
+                return item
+        return None
+
+    def _band_rect(self) -> QRectF:
+        _, start, end = self._drag
+        return QRectF(start, end).normalized()
+
+    def begin_select(self, pos: QPointF, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
+        c = self.to_canvas(pos)
+        add = bool(modifiers & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier))
+        handle = self._handle_at(pos)
+        if handle is not None:
+            self._drag = ("resize", handle.piece, handle.piece.rect)
+            return
+        item = self.piece_at(pos)
+        if item is None:
+            if not add:
+                self.graphics.clearSelection()
+            self._drag = ("band", c, c)
+            return
+        if add:
+            item.setSelected(not item.isSelected())
+        elif not item.isSelected():
+            self.graphics.clearSelection()
+            item.setSelected(True)
+        moving = self.selected_pieces()
+        self._drag = ("move", c, [(p, p.rect) for p in moving]) if moving else None
+
+    def drag_select(self, pos: QPointF) -> None:
+        if self._drag is None:
+            return
+        c = self.to_canvas(pos)
+        kind = self._drag[0]
+        if kind == "move":
+            _, start, moving = self._drag
+            dx, dy = c.x() - start.x(), c.y() - start.y()
+            for piece, (x, y, w, h) in moving:
+                self._piece_items[id(piece)].show_rect((x + dx, y + dy, w, h))
+            self.viewport().update()
+        elif kind == "resize":
+            _, piece, (x, y, w, h) = self._drag
+            factor = max((c.x() - x) / w, (c.y() - y) / h)  # the corner follows the pointer, aspect kept
+            self._piece_items[id(piece)].show_rect(scaled_rect((x, y, w, h), factor, anchor=(x, y)))
+            self.viewport().update()
+        else:
+            self._drag = ("band", self._drag[1], c)
+            self.viewport().update()
+
+    def end_select(self, pos: QPointF) -> None:
+        if self._drag is None:
+            return
+        self.drag_select(pos)
+        drag, self._drag = self._drag, None
+        if drag[0] == "band":
+            band = QRectF(drag[1], drag[2]).normalized()
+            for item in self._piece_items.values():
+                if band.intersects(QRectF(*item.rect)):
+                    item.setSelected(True)
+            self.viewport().update()
+            return
+        if drag[0] == "move":
+            pieces, old = [p for p, _ in drag[2]], [r for _, r in drag[2]]
+            text = "Move"
+        else:
+            pieces, old, text = [drag[1]], [drag[2]], "Resize"
+        new = [self._piece_items[id(p)].rect for p in pieces]
+        if any(not np.allclose(a, b) for a, b in zip(old, new, strict=True)):
+            self.undo_stack.push(SetRectsCommand(self.scene_model, pieces, new, text, old_rects=old))
+
+    def scale_selection(self, factor: float) -> bool:
+        """Resize the selected pieces about their centres (the wheel and the Bigger/Smaller keys)."""
+        pieces = self.selected_pieces()
+        if not pieces:
+            return False
+        new = [scaled_rect(p.rect, factor) for p in pieces]
+        self.undo_stack.push(SetRectsCommand(self.scene_model, pieces, new, "Resize"))
+        return True
+
+    def wheelEvent(self, event):
+        # The view never scrolls; with the select tool the wheel is a scale gesture on the selection.
+        steps = event.angleDelta().y() / 120.0
+        if self.tool == SELECT_TOOL and steps:
+            self.scale_selection(WHEEL_STEP**steps)
+        event.accept()
+
     # --- input: mouse, tablet, touch --------------------------------------------------------------
 
-    def _press(self, pos: QPointF, eraser: bool = False) -> None:
+    def _press(self, pos: QPointF, eraser: bool = False, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
         if eraser or self.tool == ERASER_TOOL:
             self.begin_erase(pos)
+        elif self.tool == SELECT_TOOL:
+            self.begin_select(pos, modifiers)
         else:
             self.begin_stroke(pos)
 
@@ -217,6 +483,8 @@ class Canvas(QWidget):
             self.erase_at(pos)
         elif self._points is not None:
             self.extend_stroke(pos)
+        elif self._drag is not None:
+            self.drag_select(pos)
 
     def _release(self, pos: QPointF) -> None:
         if self._erasing:
@@ -224,25 +492,40 @@ class Canvas(QWidget):
         elif self._points is not None:
             self.extend_stroke(pos)
             self.end_stroke()
+        elif self._drag is not None:
+            self.end_select(pos)
+
+    @property
+    def _busy(self) -> bool:
+        return self.drawing or self._erasing or self._drag is not None
 
     def mousePressEvent(self, event):
-        if event.button() == Qt.MouseButton.LeftButton and not self.drawing and not self._erasing:
-            self._press(event.position())
+        if event.button() == Qt.MouseButton.LeftButton and not self._busy:
+            self._press(event.position(), modifiers=event.modifiers())
+        event.accept()
+
+    def mouseDoubleClickEvent(self, event):
+        self.mousePressEvent(event)  # a quick second click is a press like any other
 
     def mouseMoveEvent(self, event):
         if self.tool == ERASER_TOOL:
-            self._hover = event.position()
-            self.update()
+            old, self._hover = self._hover, event.position()
+            for p in (old, self._hover):
+                if p is not None:
+                    r = ERASER_RADIUS + 2
+                    self.viewport().update(QRectF(p.x() - r, p.y() - r, 2 * r, 2 * r).toAlignedRect())
         if event.buttons() & Qt.MouseButton.LeftButton:
             self._move(event.position())
+        event.accept()
 
     def mouseReleaseEvent(self, event):
         if event.button() == Qt.MouseButton.LeftButton:
             self._release(event.position())
+        event.accept()
 
     def leaveEvent(self, event):
         self._hover = None
-        self.update()
+        self.viewport().update()
         super().leaveEvent(event)
 
     def tabletEvent(self, event):
@@ -251,33 +534,61 @@ class Canvas(QWidget):
         kind = event.type()
         if kind == QEvent.Type.TabletPress:
             eraser = event.pointerType() == QPointingDevice.PointerType.Eraser
-            self._press(pos, eraser=eraser)
+            self._press(pos, eraser=eraser, modifiers=event.modifiers())
         elif kind == QEvent.Type.TabletMove:
             self._move(pos)
         elif kind == QEvent.Type.TabletRelease:
             self._release(pos)
         event.accept()
 
-    def event(self, event):
+    def _touch(self, event) -> None:
         kind = event.type()
-        if kind in (
-            QEvent.Type.TouchBegin,
-            QEvent.Type.TouchUpdate,
-            QEvent.Type.TouchEnd,
-            QEvent.Type.TouchCancel,
-        ):
-            points = event.points()
-            pos = points[0].position() if points else None
-            if kind == QEvent.Type.TouchBegin and pos is not None:
-                self._press(pos)
-            elif kind == QEvent.Type.TouchUpdate and pos is not None:
-                self._move(pos)
-            elif kind == QEvent.Type.TouchEnd and pos is not None:
-                self._release(pos)
-            elif kind == QEvent.Type.TouchCancel:
-                if self._points is not None:
-                    self.end_stroke()
-                self.end_erase()
-            event.accept()
+        points = event.points()
+        pos = points[0].position() if points else None
+        if kind == QEvent.Type.TouchBegin and pos is not None:
+            self._press(pos)
+        elif kind == QEvent.Type.TouchUpdate and pos is not None:
+            self._move(pos)
+        elif kind == QEvent.Type.TouchEnd and pos is not None:
+            self._release(pos)
+        elif kind == QEvent.Type.TouchCancel:
+            if self._points is not None:
+                self.end_stroke()
+            self.end_erase()
+            self._drag = None
+        event.accept()
+
+    def viewportEvent(self, event):
+        # Input normally arrives at the viewport, the child widget that shows the scene.
+        kind = event.type()
+        if kind in _TOUCH:
+            self._touch(event)
+            return True
+        if kind in _TABLET:
+            self.tabletEvent(event)
+            return True
+        return super().viewportEvent(event)
+
+    def event(self, event):
+        # Input sent to the canvas itself (its viewport has the same geometry) is handled the same way;
+        # a scroll area would otherwise ignore it.
+        kind = event.type()
+        if kind in _TOUCH:
+            self._touch(event)
+            return True
+        if kind in _TABLET:
+            self.tabletEvent(event)
+            return True
+        if kind == QEvent.Type.MouseButtonPress:
+            self.mousePressEvent(event)
+            return True
+        if kind == QEvent.Type.MouseButtonDblClick:
+            self.mouseDoubleClickEvent(event)
+            return True
+        if kind == QEvent.Type.MouseMove:
+            self.mouseMoveEvent(event)
+            return True
+        if kind == QEvent.Type.MouseButtonRelease:
+            self.mouseReleaseEvent(event)
             return True
         return super().event(event)

@@ -18,6 +18,7 @@ CLEAN = "clean"  # placed by the AutoDraw-style replace, drawn with the clean pe
 class Stroke:
     points: np.ndarray  # (n, 3) float64: x, y in canvas units, t in ms
     style: str = DOODLE
+    color: str | None = None  # "#rrggbb" of the pen it was drawn with; None: the style's own colour
 
     def __post_init__(self):
         pts = np.asarray(self.points, dtype=np.float64)

@@ -1,6 +1,8 @@
 """Saving and opening drawings: PNG and SVG pictures, and Google's Quick, Draw! ndjson (raw, with times).
 
-Every file is written atomically (model.strokes.atomic_write_*), so a crash never leaves half a file.
+A picture is the placed pieces (bottom to top, drawn by a scene.PiecePainter: SVG art stays vector in an
+SVG file) under the current doodle's strokes. Every file is written atomically
+(model.strokes.atomic_write_*), so a crash never leaves half a file.
 """
 
 from __future__ import annotations
@@ -30,42 +32,57 @@ class EmptyDrawingError(ValueError):
     pass
 
 
-def _frame(strokes: list[Stroke]) -> QRectF:
+def _frame(strokes: list[Stroke], pieces=()) -> QRectF:
     box = bounding_box(strokes)
-    if box is None:
+    frame = QRectF()
+    if box is not None:
+        x0, y0, x1, y1 = box
+        pad = MAX_PEN_WIDTH / 2
+        frame = QRectF(x0 - pad, y0 - pad, x1 - x0 + 2 * pad, y1 - y0 + 2 * pad)
+    for piece in pieces:
+        frame = frame.united(piece.qrect) if not frame.isNull() else piece.qrect
+    if frame.isNull():
         raise EmptyDrawingError("The drawing is empty: there is nothing to save.")
-    x0, y0, x1, y1 = box
-    pad = MARGIN + MAX_PEN_WIDTH / 2
-    return QRectF(x0 - pad, y0 - pad, x1 - x0 + 2 * pad, y1 - y0 + 2 * pad)
+    return frame.adjusted(-MARGIN, -MARGIN, MARGIN, MARGIN)
 
 
-def render_image(strokes: list[Stroke], scale: float = 1.0) -> QImage:
-    """The drawing on white, cropped to its bounding box plus a margin."""
-    frame = _frame(strokes)
+def paint_picture(painter: QPainter, strokes: list[Stroke], pieces=(), piece_painter=None) -> None:
+    """The pieces, bottom to top, then the strokes, on a painter in canvas units."""
+    for piece in pieces:
+        piece_painter.paint(painter, piece)
+    paint_strokes(painter, strokes)
+
+
+def render_image(strokes: list[Stroke], scale: float = 1.0, *, pieces=(), piece_painter=None) -> QImage:
+    """The picture on white, cropped to its bounding box plus a margin."""
+    frame = _frame(strokes, pieces)
     size = QSize(max(1, round(frame.width() * scale)), max(1, round(frame.height() * scale)))
     image = QImage(size, QImage.Format.Format_RGB32)
     image.fill(BACKGROUND)
     painter = QPainter(image)
     painter.setTransform(QTransform().scale(scale, scale).translate(-frame.x(), -frame.y()))
-    paint_strokes(painter, strokes)
+    paint_picture(painter, strokes, pieces, piece_painter)
     painter.end()
     return image
 
 
-def save_png(strokes: list[Stroke], path: str | os.PathLike, scale: float = 1.0) -> None:
+def save_png(
+    strokes: list[Stroke], path: str | os.PathLike, scale: float = 1.0, *, pieces=(), piece_painter=None
+) -> None:
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not render_image(strokes, scale).save(buffer, "PNG"):
+    if not render_image(strokes, scale, pieces=pieces, piece_painter=piece_painter).save(buffer, "PNG"):
         raise OSError(f"could not encode {path} as PNG")
     buffer.close()
     atomic_write_bytes(path, bytes(data))
 
 
-def save_svg(strokes: list[Stroke], path: str | os.PathLike) -> None:
+def save_svg(strokes: list[Stroke], path: str | os.PathLike, *, pieces=(), piece_painter=None) -> None:
+    """Vector throughout: the art's SVG is drawn through QSvgRenderer into QSvgGenerator as paths."""
     from PySide6.QtSvg import QSvgGenerator  # only needed here; keeps start-up lean
 
-    frame = _frame(strokes)
+    frame = _frame(strokes, pieces)
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
@@ -78,7 +95,7 @@ def save_svg(strokes: list[Stroke], path: str | os.PathLike) -> None:
     painter = QPainter(generator)
     painter.fillRect(QRectF(0, 0, frame.width(), frame.height()), BACKGROUND)
     painter.translate(-frame.x(), -frame.y())
-    paint_strokes(painter, strokes)
+    paint_picture(painter, strokes, pieces, piece_painter)
     painter.end()
     buffer.close()
     atomic_write_bytes(path, bytes(data))
@@ -104,13 +121,13 @@ def open_ndjson(path: str | os.PathLike) -> list[Stroke]:
     raise StrokeFormatError("the file holds no drawing", path)
 
 
-def save_drawing(strokes: list[Stroke], path: str | os.PathLike) -> None:
-    """Save in the format the file name's suffix says."""
+def save_drawing(strokes: list[Stroke], path: str | os.PathLike, *, pieces=(), piece_painter=None) -> None:
+    """Save in the format the file name's suffix says (ndjson: the strokes only, one drawing)."""
     suffix = Path(path).suffix.lower()
     if suffix == ".png":
-        save_png(strokes, path)
+        save_png(strokes, path, pieces=pieces, piece_painter=piece_painter)
     elif suffix == ".svg":
-        save_svg(strokes, path)
+        save_svg(strokes, path, pieces=pieces, piece_painter=piece_painter)
     elif suffix in (".ndjson", ".json", ".jsonl"):
         save_ndjson(strokes, path)
     else:

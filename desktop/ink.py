@@ -17,8 +17,13 @@ PENS = {
 MAX_PEN_WIDTH = max(width for _, width in PENS.values())
 
 
-def pen_for(style: str) -> QPen:
-    color, width = PENS.get(style, PENS[DOODLE])
+DOODLE_COLOR = PENS[DOODLE][0].name()
+
+
+def pen_for(style: str, color: str | QColor | None = None, width: float | None = None) -> QPen:
+    default_color, default_width = PENS.get(style, PENS[DOODLE])
+    color = QColor(color) if color is not None else default_color
+    width = default_width if width is None else width
     return QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
 
 
@@ -41,5 +46,5 @@ def paint_strokes(painter: QPainter, strokes: list[Stroke], paths=None) -> None:
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     painter.setBrush(Qt.BrushStyle.NoBrush)
     for stroke in strokes:
-        painter.setPen(pen_for(stroke.style))
+        painter.setPen(pen_for(stroke.style, stroke.color))
         painter.drawPath(paths(stroke) if paths else stroke_path(stroke.xy))

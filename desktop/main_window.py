@@ -1,4 +1,9 @@
-"""The main window: the canvas, live suggestions, what the network sees, and the menus that tie them."""
+"""The main window: the canvas, live suggestions, what the network sees, and the menus that tie them.
+
+The AutoDraw workflow: the canvas holds a scene of placed pieces and the current doodle (the strokes drawn
+since the last accepted suggestion). Suggestions, the network view, teach mode and --log-predictions see
+the current doodle only; accepting a suggestion puts that class's clean art where the doodle was.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,9 @@ from inkling.model.classifier import Classifier, load_model
 from inkling.model.contract import ModelError
 from inkling.model.strokes import StrokeFormatError
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoStack
+from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPixmap, QUndoStack
 from PySide6.QtWidgets import (
+    QColorDialog,
     QDockWidget,
     QFileDialog,
     QFrame,
@@ -22,13 +28,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import files
-from .canvas import ERASER_TOOL, PEN_TOOL, Canvas
-from .commands import ReplaceDrawingCommand
+from . import files, scene_file
+from .art import ART_ATTRIBUTION, ArtLibrary
+from .canvas import ERASER_TOOL, PEN_TOOL, SELECT_TOOL, Canvas
+from .commands import (
+    DeletePiecesCommand,
+    PlaceCommand,
+    RecolorCommand,
+    ReplaceDrawingCommand,
+    ReplaceSceneCommand,
+    RestackCommand,
+)
 from .document import Document
-from .drawing import CLEAN, Stroke, bounding_box, fit_into
 from .network_view import NetworkView
 from .references import ReferenceLibrary
+from .scene import INK, PiecePainter, Scene
 from .settings import AppSettings
 from .suggestion_panel import SuggestionPanel
 from .suggestions import Prediction, SuggestionEngine
@@ -36,7 +50,15 @@ from .teach import TeachController
 from .teach_panel import TeachPanel
 from .teach_store import TeachStore
 
-MIN_REPLACE_SIDE = 120.0  # canvas units: a replaced drawing is at least this big, even for a tiny doodle
+SCALE_STEP = 1.1  # Bigger / Smaller
+OPEN_FILTER = "Inkling scenes and Quick, Draw! drawings (*.inkscene *.ndjson);;All files (*)"
+SAVE_FILTERS = {
+    "Inkling scene (*.inkscene)": scene_file.SUFFIX,
+    "PNG image (*.png)": ".png",
+    "SVG picture (*.svg)": ".svg",
+    "Quick, Draw! drawing of the current doodle (*.ndjson)": ".ndjson",
+}
+EXPORT_FILTERS = {k: v for k, v in SAVE_FILTERS.items() if v != scene_file.SUFFIX}
 ATTRIBUTION = (
     'Reference drawings from "The Quick, Draw! Dataset" by Google '
     "(https://github.com/googlecreativelab/quickdraw-dataset), licensed under CC BY 4.0."
@@ -52,6 +74,7 @@ class MainWindow(QMainWindow):
         *,
         settings: AppSettings,
         references: ReferenceLibrary | None = None,
+        art: ArtLibrary | None = None,
         log_predictions: bool = False,
         data_dir: str | Path | None = None,
     ):
@@ -59,13 +82,18 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.classifier = classifier
         self.references = references if references is not None else ReferenceLibrary()
+        self.art = art if art is not None else ArtLibrary.load()  # reads its mapping only: pictures on use
         self.log_predictions = log_predictions
-        self.document = Document(self)
+        self.scene_path: Path | None = None  # where File ▸ Save writes the scene
+        self.document = Document(self)  # the current doodle
+        self.scene = Scene(self)  # the placed pieces
+        self.pieces = PiecePainter(self.art, self.references)
         self.undo_stack = QUndoStack(self)
-        self.canvas = Canvas(self.document, self.undo_stack)
+        self.canvas = Canvas(self.document, self.scene, self.undo_stack, self.pieces)
         self.engine = SuggestionEngine(classifier, self)
         self.panel = SuggestionPanel(settings.threshold)
-        self.panel.has_reference = self.references.__contains__
+        self.panel.has_reference = self.pieces.usable
+        self.panel.picture = self.pieces.thumbnail
         self.network_view = NetworkView()
         # Taught classes are saved in data_dir; without one (tests, self-test) they live in memory only.
         self.teach = TeachController(classifier, TeachStore(data_dir) if data_dir is not None else None, self)
@@ -114,30 +142,87 @@ class MainWindow(QMainWindow):
     # --- construction -----------------------------------------------------------------------------
 
     def _create_actions(self) -> None:
-        self.open_drawing_action = QAction("&Open Drawing…", self, shortcut=QKeySequence.StandardKey.Open)
-        self.open_drawing_action.triggered.connect(self._ask_open_drawing)
-        self.save_action = QAction("&Save Drawing As…", self, shortcut=QKeySequence.StandardKey.Save)
-        self.save_action.triggered.connect(self._ask_save_drawing)
-        self.open_model_action = QAction("Open &Model…", self, shortcut="Ctrl+M")
-        self.open_model_action.triggered.connect(self._ask_open_model)
-        self.quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
-        self.quit_action.triggered.connect(self.close)
+        def action(text, slot=None, shortcut=None, tip=None, **kwargs):
+            a = QAction(text, self, **kwargs)
+            if shortcut is not None:
+                a.setShortcuts(shortcut if isinstance(shortcut, list) else [QKeySequence(shortcut)])
+            if tip:
+                a.setToolTip(tip)
+            if slot is not None:
+                a.triggered.connect(slot)
+            return a
+
+        self.open_drawing_action = action(
+            "&Open…",
+            self._ask_open_drawing,
+            QKeySequence.StandardKey.Open,
+            "Open a scene or a Quick, Draw! drawing",
+        )
+        self.save_scene_action = action("&Save Scene", self._save_scene, QKeySequence.StandardKey.Save)
+        self.save_action = action("Save &As…", self._ask_save_drawing, QKeySequence.StandardKey.SaveAs)
+        self.export_action = action(
+            "&Export Picture…",
+            self._ask_export,
+            "Ctrl+E",
+            "Save the picture as PNG or SVG, or the doodle as ndjson",
+        )
+        self.open_model_action = action("Open &Model…", self._ask_open_model, "Ctrl+M")
+        self.quit_action = action("&Quit", self.close, QKeySequence.StandardKey.Quit)
 
         self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
         self.undo_action.setShortcuts([QKeySequence("Ctrl+Z")])
         self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        self.clear_action = QAction("&Clear", self, shortcut="Ctrl+Backspace")
-        self.clear_action.triggered.connect(self.clear)
+        self.clear_action = action(
+            "&Clear", self.clear, "Ctrl+Backspace", "Clear the whole picture (undoable)"
+        )
+        self.accept_action = action(
+            "&Use Top Suggestion",
+            self.accept_top,
+            [QKeySequence(Qt.Key.Key_Return), QKeySequence(Qt.Key.Key_Enter)],
+            "Replace the doodle with the top suggestion's picture (Return)",
+        )
+        self.new_object_action = action(
+            "&New Object",
+            self.new_object,
+            "N",
+            "Keep the doodle as it is drawn; the next stroke starts a new object (N)",
+        )
+        self.delete_action = action(
+            "&Delete",
+            self.delete_selection,
+            [QKeySequence.StandardKey.Delete, QKeySequence(Qt.Key.Key_Backspace)],
+        )
+        self.forward_action = action("Bring &Forward", self.bring_forward, "Ctrl+]")
+        self.back_action = action("Send &Backward", self.send_backward, "Ctrl+[")
+        self.bigger_action = action("&Bigger", lambda: self.canvas.scale_selection(SCALE_STEP), ["+", "="])
+        self.smaller_action = action("S&maller", lambda: self.canvas.scale_selection(1 / SCALE_STEP), "-")
+        self.select_all_action = action("Select &All", self.select_all, QKeySequence.StandardKey.SelectAll)
 
         tools = QActionGroup(self)
-        self.pen_action = QAction("&Pen", self, shortcut="P", checkable=True, checked=True)
-        self.pen_action.triggered.connect(lambda: self.canvas.set_tool(PEN_TOOL))
-        self.eraser_action = QAction("&Eraser", self, shortcut="E", checkable=True)
-        self.eraser_action.setToolTip("Eraser: touch a stroke to remove it")
-        self.eraser_action.triggered.connect(lambda: self.canvas.set_tool(ERASER_TOOL))
-        tools.addAction(self.pen_action)
-        tools.addAction(self.eraser_action)
+        self.pen_action = action(
+            "&Pen", lambda: self.canvas.set_tool(PEN_TOOL), "P", checkable=True, checked=True
+        )
+        self.eraser_action = action(
+            "&Eraser",
+            lambda: self.canvas.set_tool(ERASER_TOOL),
+            "E",
+            "Eraser: touch a stroke to remove it",
+            checkable=True,
+        )
+        self.select_action = action(
+            "&Select",
+            lambda: self.canvas.set_tool(SELECT_TOOL),
+            "V",
+            "Select, move and resize placed pictures (drag the corner handle, or the wheel)",
+            checkable=True,
+        )
+        for a in (self.pen_action, self.eraser_action, self.select_action):
+            tools.addAction(a)
+        self.color_action = action(
+            "Pen &Colour…", self._ask_color, "C", "The pen's colour (and the selection's)"
+        )
+        self._show_color()
 
         self.network_action = QAction("See What the &Network Sees", self, checkable=True, shortcut="Ctrl+N")
         self.network_action.toggled.connect(self._toggle_network)
@@ -145,44 +230,68 @@ class MainWindow(QMainWindow):
         self.teach_action.setText("&Teach")
         self.teach_action.setShortcut("Ctrl+T")
         self.teach_action.setToolTip("Teach Inkling new things to recognise (Ctrl+T)")
-        self.about_action = QAction("&About Inkling", self)
-        self.about_action.triggered.connect(self._about)
+        self.about_action = action("&About Inkling", self._about)
+        self._update_actions()
 
     def _create_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        for action in (
-            self.open_drawing_action,
-            self.save_action,
-            None,
-            self.open_model_action,
-            None,
-            self.quit_action,
-        ):
-            file_menu.addSeparator() if action is None else file_menu.addAction(action)
-        edit_menu = self.menuBar().addMenu("&Edit")
-        for action in (self.undo_action, self.redo_action, None, self.clear_action):
-            edit_menu.addSeparator() if action is None else edit_menu.addAction(action)
-        tools_menu = self.menuBar().addMenu("&Tools")
-        tools_menu.addAction(self.pen_action)
-        tools_menu.addAction(self.eraser_action)
-        view_menu = self.menuBar().addMenu("&View")
-        view_menu.addAction(self.network_action)
-        view_menu.addAction(self.teach_action)
-        self.menuBar().addMenu("&Help").addAction(self.about_action)
+        def menu(title, actions):
+            m = self.menuBar().addMenu(title)
+            for a in actions:
+                m.addSeparator() if a is None else m.addAction(a)
+            return m
+
+        menu(
+            "&File",
+            [
+                self.open_drawing_action,
+                self.save_scene_action,
+                self.save_action,
+                self.export_action,
+                None,
+                self.open_model_action,
+                None,
+                self.quit_action,
+            ],
+        )
+        menu(
+            "&Edit",
+            [
+                self.undo_action,
+                self.redo_action,
+                None,
+                self.accept_action,
+                self.new_object_action,
+                None,
+                self.select_all_action,
+                self.delete_action,
+                self.forward_action,
+                self.back_action,
+                self.bigger_action,
+                self.smaller_action,
+                None,
+                self.clear_action,
+            ],
+        )
+        menu("&Tools", [self.pen_action, self.eraser_action, self.select_action, None, self.color_action])
+        menu("&View", [self.network_action, self.teach_action])
+        menu("&Help", [self.about_action])
         toolbar = self.addToolBar("Tools")
         toolbar.setObjectName("tools")
         toolbar.setMovable(False)
-        for action in (
+        for a in (
             self.pen_action,
             self.eraser_action,
+            self.select_action,
+            self.color_action,
             None,
             self.undo_action,
             self.redo_action,
+            self.new_object_action,
             self.clear_action,
             None,
             self.teach_action,
         ):
-            toolbar.addSeparator() if action is None else toolbar.addAction(action)
+            toolbar.addSeparator() if a is None else toolbar.addAction(a)
 
     def _connect(self) -> None:
         # A stroke in progress is classified at a bounded rate; every change of the document
@@ -192,6 +301,10 @@ class MainWindow(QMainWindow):
         self.document.changed.connect(self.refresh_suggestions)
         self.engine.predicted.connect(self._show_prediction)
         self.panel.chosen.connect(self.replace_with)
+        self.document.changed.connect(self._update_actions)
+        self.scene.changed.connect(self._update_actions)
+        self.canvas.selectionChanged.connect(self._update_actions)
+        self.engine.predicted.connect(lambda _p: self._update_actions())
         self.panel.thresholdChanged.connect(self._threshold_changed)
         self.teach.classifierReady.connect(self._use_classifier)
         self.teach.problem.connect(lambda title, message: self.report_error(title, message))
@@ -230,23 +343,112 @@ class MainWindow(QMainWindow):
 
     # --- editing ----------------------------------------------------------------------------------
 
+    def _update_actions(self) -> None:
+        doodle, pieces = len(self.document) > 0, len(self.scene) > 0
+        selected = bool(self.canvas.selected_pieces()) if pieces else False
+        self.accept_action.setEnabled(doodle and self.panel.top_choice is not None)
+        self.new_object_action.setEnabled(doodle)
+        self.clear_action.setEnabled(doodle or pieces)
+        self.select_all_action.setEnabled(pieces)
+        for a in (
+            self.delete_action,
+            self.forward_action,
+            self.back_action,
+            self.bigger_action,
+            self.smaller_action,
+        ):
+            a.setEnabled(selected)
+
     def clear(self) -> None:
-        if len(self.document):
-            self.undo_stack.push(ReplaceDrawingCommand(self.document, [], "Clear"))
+        """Remove everything: the placed pieces and the doodle (one undo step)."""
+        if len(self.document) or len(self.scene):
+            self.undo_stack.push(ReplaceSceneCommand(self.scene, self.document, [], [], "Clear"))
 
     def replace_with(self, label: str) -> bool:
-        """AutoDraw: put the reference drawing of ``label`` into the doodle's bounding box (undoable)."""
-        reference = self.references.get(label)
-        box = bounding_box(self.document.strokes)
-        if reference is None or box is None:
+        """AutoDraw: the current doodle becomes ``label``'s clean art, fitted to its box (undoable)."""
+        if self.canvas.drawing:
             return False
-        x0, y0, x1, y1 = box
-        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        half_w, half_h = max(x1 - x0, MIN_REPLACE_SIDE) / 2, max(y1 - y0, MIN_REPLACE_SIDE) / 2
-        placed = fit_into(reference, (cx - half_w, cy - half_h, cx + half_w, cy + half_h))
-        strokes = [Stroke(points, CLEAN) for points in placed]
-        self.undo_stack.push(ReplaceDrawingCommand(self.document, strokes, f"Replace with {label}"))
+        piece = self.pieces.place(label, self.document.strokes)
+        if piece is None:
+            return False
+        self.undo_stack.push(PlaceCommand(self.scene, self.document, piece, f"Replace with {label}"))
         return True
+
+    accept = replace_with
+
+    def accept_top(self) -> bool:
+        """Return: accept the top listed suggestion for the current doodle."""
+        label = self.panel.top_choice
+        last = self.engine.last
+        if label is None or last is None or last.n_strokes != len(self.document) or not len(self.document):
+            return False  # no suggestion for this very doodle yet
+        return self.replace_with(label)
+
+    def new_object(self) -> bool:
+        """Keep the doodle as drawn, as a piece of its own; the next stroke starts a new doodle."""
+        piece = self.pieces.keep(self.document.strokes)
+        if piece is None or self.canvas.drawing:
+            return False
+        self.undo_stack.push(PlaceCommand(self.scene, self.document, piece, "New object"))
+        return True
+
+    def select_all(self) -> None:
+        self.select_action.trigger()
+        self.canvas.select(self.scene.pieces)
+
+    def delete_selection(self) -> bool:
+        pieces = self.canvas.selected_pieces()
+        if pieces:
+            self.undo_stack.push(DeletePiecesCommand(self.scene, pieces))
+        return bool(pieces)
+
+    def _restack(self, step: int) -> bool:
+        """Move each selected piece one place up (step 1) or down (-1) past an unselected neighbour."""
+        order = self.scene.pieces
+        chosen = {id(p) for p in self.canvas.selected_pieces()}
+        if not chosen:
+            return False
+        indices = range(len(order) - 2, -1, -1) if step > 0 else range(1, len(order))
+        for i in indices:
+            j = i + step
+            if id(order[i]) in chosen and id(order[j]) not in chosen:
+                order[i], order[j] = order[j], order[i]
+        if all(a is b for a, b in zip(order, self.scene.pieces, strict=True)):
+            return False
+        selected = self.canvas.selected_pieces()
+        text = "Bring forward" if step > 0 else "Send backward"
+        self.undo_stack.push(RestackCommand(self.scene, order, text))
+        self.canvas.select(selected)
+        return True
+
+    def bring_forward(self) -> bool:
+        return self._restack(1)
+
+    def send_backward(self) -> bool:
+        return self._restack(-1)
+
+    def set_pen_color(self, color: str | QColor) -> None:
+        """New strokes use this colour; selected stroke-drawn pieces take it too (undoably)."""
+        name = QColor(color).name()
+        self.canvas.set_pen_color(name)
+        self._show_color()
+        recolor = [
+            p
+            for p in self.canvas.selected_pieces()
+            if (p.kind == INK or not self.art.has(p.label or "")) and p.color != name
+        ]
+        if recolor:
+            self.undo_stack.push(RecolorCommand(self.scene, recolor, name))
+
+    def _show_color(self) -> None:
+        swatch = QPixmap(16, 16)
+        swatch.fill(QColor(self.canvas.pen_color))
+        self.color_action.setIcon(QIcon(swatch))
+
+    def _ask_color(self) -> None:
+        color = QColorDialog.getColor(QColor(self.canvas.pen_color), self, "Pen colour")
+        if color.isValid():
+            self.set_pen_color(color)
 
     # --- files ------------------------------------------------------------------------------------
 
@@ -271,6 +473,9 @@ class MainWindow(QMainWindow):
         return True
 
     def open_drawing(self, path: str | Path) -> bool:
+        """Open a scene (.inkscene) or a Quick, Draw! drawing (its strokes become the doodle); undoable."""
+        if Path(path).suffix.lower() == scene_file.SUFFIX:
+            return self.open_scene(path)
         try:
             strokes = files.open_ndjson(path)
         except (StrokeFormatError, OSError, UnicodeDecodeError) as exc:
@@ -279,33 +484,68 @@ class MainWindow(QMainWindow):
         self.undo_stack.push(ReplaceDrawingCommand(self.document, strokes, f"Open {Path(path).name}"))
         return True
 
-    def save_drawing(self, path: str | Path) -> bool:
+    def open_scene(self, path: str | Path) -> bool:
         try:
-            files.save_drawing(self.document.strokes, path)
+            data = scene_file.read_scene(path)
+        except scene_file.SceneFormatError as exc:
+            self.report_error("Cannot open scene", f"{exc}\n\nNothing was changed.")
+            return False
+        self.undo_stack.push(
+            ReplaceSceneCommand(
+                self.scene, self.document, data.pieces, data.doodle, f"Open {Path(path).name}"
+            )
+        )
+        self.scene_path = Path(path)
+        self._update_title()
+        return True
+
+    def save_drawing(self, path: str | Path) -> bool:
+        """Save in the format the suffix says: a scene, the picture (PNG, SVG), or the doodle (ndjson)."""
+        suffix = Path(path).suffix.lower()
+        try:
+            if suffix == scene_file.SUFFIX:
+                scene_file.write_scene(path, scene_file.SceneData(self.scene.pieces, self.document.strokes))
+                self.scene_path = Path(path)
+                self._update_title()
+            elif suffix in (".ndjson", ".json", ".jsonl") and not len(self.document) and len(self.scene):
+                raise files.EmptyDrawingError(
+                    "The current doodle is empty: a Quick, Draw! file holds one doodle. "
+                    f"Save the whole scene as {scene_file.SUFFIX}, or export it as PNG or SVG."
+                )
+            else:
+                files.save_drawing(
+                    self.document.strokes, path, pieces=self.scene.pieces, piece_painter=self.pieces
+                )
         except (ValueError, OSError) as exc:
-            self.report_error("Cannot save drawing", str(exc))
+            self.report_error("Cannot save", str(exc))
             return False
         return True
 
+    def _save_scene(self) -> None:
+        if self.scene_path is None:
+            self._ask_save_drawing()
+        else:
+            self.save_drawing(self.scene_path)
+
     def _ask_open_drawing(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open Drawing", "", "Quick, Draw! drawings (*.ndjson);;All files (*)"
-        )
+        path, _ = QFileDialog.getOpenFileName(self, "Open", "", OPEN_FILTER)
         if path:
             self.open_drawing(path)
 
-    def _ask_save_drawing(self) -> None:
-        filters = {
-            "PNG image (*.png)": ".png",
-            "SVG drawing (*.svg)": ".svg",
-            "Quick, Draw! drawing (*.ndjson)": ".ndjson",
-        }
-        path, chosen = QFileDialog.getSaveFileName(self, "Save Drawing", "drawing.png", ";;".join(filters))
+    def _ask_save(self, title: str, filters: dict[str, str], name: str) -> None:
+        path, chosen = QFileDialog.getSaveFileName(self, title, name, ";;".join(filters))
         if not path:
             return
-        if Path(path).suffix.lower() not in files.FORMATS:
-            path += filters.get(chosen, ".png")
+        if Path(path).suffix.lower() not in (*files.FORMATS, scene_file.SUFFIX):
+            path += filters.get(chosen, next(iter(filters.values())))
         self.save_drawing(path)
+
+    def _ask_save_drawing(self) -> None:
+        name = self.scene_path.name if self.scene_path else f"picture{scene_file.SUFFIX}"
+        self._ask_save("Save As", SAVE_FILTERS, name)
+
+    def _ask_export(self) -> None:
+        self._ask_save("Export Picture", EXPORT_FILTERS, "picture.png")
 
     def _ask_open_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -322,14 +562,15 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         things = len(self.engine.classifier.classes)
-        self.setWindowTitle(f"Inkling — {self.classifier.path.name} ({things} things)")
+        scene = f"{self.scene_path.name} — " if self.scene_path else ""
+        self.setWindowTitle(f"Inkling — {scene}{self.classifier.path.name} ({things} things)")
 
     def _about(self) -> None:
         QMessageBox.about(
             self,
             "About Inkling",
             "<p><b>Inkling</b>: draw something and a small neural network guesses what it is, live.</p>"
-            f"<p>Model: {self.classifier.path}</p><p>{ATTRIBUTION}</p>",
+            f"<p>Model: {self.classifier.path}</p><p>{ATTRIBUTION}</p><p>{ART_ATTRIBUTION}</p>",
         )
 
     def closeEvent(self, event):

@@ -1,18 +1,35 @@
-"""The suggestions: the top five guesses with their confidence, or "keep drawing…" while unsure.
+"""The suggestions: a picture, name and confidence for each likely guess, or "keep drawing…" while unsure.
 
-Clicking a guess asks for the AutoDraw-style replace; guesses without a reference drawing are shown
-disabled, with a tooltip that says why.
+Only guesses that matter are listed (see ``listed``): never a row at "0%". Clicking a guess (or Return,
+for the top one) asks for the AutoDraw-style replace; guesses without a picture are shown disabled,
+with a tooltip that says why. Pictures are rendered on first use, just after the row is shown, so a new
+guess never delays the suggestions.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
 from .suggestions import TOP, Prediction
 
 DRAW_SOMETHING = "Draw something…"
 KEEP_DRAWING = "Keep drawing…"
+PICTURE = 44  # pixels: the side of a suggestion's picture
+MIN_LISTED = 0.01  # a guess under 1% is never listed (it would read "0%")
+COVERED = 0.95  # once the rows above hold this much probability, the rest are not listed
+RELATIVE = 0.05  # nor is a guess under this fraction of the top one
+
+
+def listed(probabilities: list[float]) -> int:
+    """How many of the ranked guesses to list: the top one always, then those that still matter."""
+    count, mass = 0, 0.0
+    for i, p in enumerate(probabilities):
+        if i and (p < MIN_LISTED or mass >= COVERED or p < RELATIVE * probabilities[0]):
+            break
+        count, mass = count + 1, mass + p
+    return count
 
 
 class SuggestionPanel(QWidget):
@@ -22,9 +39,16 @@ class SuggestionPanel(QWidget):
     def __init__(self, threshold: float, parent=None):
         super().__init__(parent)
         self.threshold = threshold
-        self.has_reference = lambda label: False
-        self.labels: list[str] = []
+        self.has_reference = lambda label: False  # whether accepting the label has a picture to place
+        self.picture = lambda label, size: None  # its thumbnail: QPixmap or None
+        self.labels: list[str] = []  # the model's ranked guesses (top five)
         self.probabilities: list[float] = []
+        self.shown = 0  # how many of them are listed as rows
+        self._blank = QPixmap(PICTURE, PICTURE)
+        self._blank.fill(Qt.GlobalColor.transparent)
+        self._icon_timer = QTimer(self)
+        self._icon_timer.setSingleShot(True)
+        self._icon_timer.timeout.connect(self._load_pictures)
 
         self.headline = QLabel(DRAW_SOMETHING)
         self.headline.setObjectName("headline")
@@ -47,7 +71,9 @@ class SuggestionPanel(QWidget):
             policy.setRetainSizeWhenHidden(True)  # the panel keeps its size: the canvas never jumps
             button.setSizePolicy(policy)
             button.setVisible(False)
-            button.setStyleSheet("text-align: left; padding: 6px 10px;")
+            button.setStyleSheet("text-align: left; padding: 4px 10px;")
+            button.setIconSize(QSize(PICTURE, PICTURE))
+            button.setIcon(QIcon(self._blank))
             button.clicked.connect(self._clicked)
             self.buttons.append(button)
             layout.addWidget(button)
@@ -73,7 +99,17 @@ class SuggestionPanel(QWidget):
     def show_prediction(self, prediction: Prediction) -> None:
         self.labels = [s.label for s in prediction.top]
         self.probabilities = [s.p for s in prediction.top]
+        self.shown = listed(self.probabilities)
         self._refresh()
+
+    @property
+    def listed_labels(self) -> list[str]:
+        return self.labels[: self.shown]
+
+    @property
+    def top_choice(self) -> str | None:
+        """The first listed guess that can be accepted (what Return accepts)."""
+        return next((label for label in self.listed_labels if self.has_reference(label)), None)
 
     def set_threshold(self, value: float) -> None:
         self.slider.setValue(round(value * 100))  # -> _slider_moved
@@ -98,7 +134,7 @@ class SuggestionPanel(QWidget):
             self.headline.setText(KEEP_DRAWING)
             self.caption.setText("Not sure yet. Best guesses so far:")
         for i, button in enumerate(self.buttons):
-            if i >= len(self.labels):
+            if i >= self.shown:
                 button.setVisible(False)
                 continue
             label, p = self.labels[i], self.probabilities[i]
@@ -106,14 +142,14 @@ class SuggestionPanel(QWidget):
             # Only touch what changed: this runs after every stroke and must stay cheap.
             if button.property("label") != label:
                 button.setProperty("label", label)
+                button.setProperty("picture", None)  # rendered just after this update (_load_pictures)
+                button.setIcon(QIcon(self._blank))
                 usable = self.has_reference(label)
                 button.setEnabled(usable)
-                tip = (
-                    f"Replace your drawing with a clean {label}"
-                    if usable
-                    else f"No reference drawing for “{label}”"
-                )
+                tip = f"Replace your doodle with a clean {label}" if usable else f"No picture for “{label}”"
                 button.setToolTip(tip)
+                if not self._icon_timer.isActive():
+                    self._icon_timer.start(0)
             bold = i == 0 and self.confident
             if button.font().bold() != bold:
                 font = button.font()
@@ -121,6 +157,14 @@ class SuggestionPanel(QWidget):
                 button.setFont(font)
             if button.isHidden():
                 button.setVisible(True)
+
+    def _load_pictures(self) -> None:
+        for button in self.buttons:
+            label = button.property("label")
+            if label and button.property("picture") != label:
+                pixmap = self.picture(str(label), PICTURE)
+                button.setIcon(QIcon(pixmap if pixmap is not None else self._blank))
+                button.setProperty("picture", label)
 
     def _clicked(self) -> None:
         label = self.sender().property("label")

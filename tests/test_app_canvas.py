@@ -1,15 +1,18 @@
-"""The canvas and editing: real mouse strokes become vector strokes; undo, redo, clear, eraser, replace."""
+"""The canvas and editing: real mouse strokes become vector strokes; undo, redo, clear, eraser, replace
+(the doodle becomes a placed piece of clean art)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from inkling.desktop.drawing import CLEAN, DOODLE, bounding_box
+from inkling.desktop.art import ArtLibrary
+from inkling.desktop.drawing import DOODLE, bounding_box
 from inkling.desktop.references import ReferenceLibrary
+from inkling.desktop.scene import ART, ink_frame
 from inkling.desktop.suggestion_panel import KEEP_DRAWING
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
-from test_app_support import draw, draw_stroke, make_window
+from test_app_support import draw, draw_stroke, make_window, settle
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
@@ -46,7 +49,7 @@ def test_mouse_strokes_become_timed_vector_strokes(window):
     assert times[0] == pytest.approx(0.0, abs=50) and (np.diff(times) >= 0).all()
 
 
-def test_undo_redo_and_clear_with_keyboard(window):
+def test_undo_redo_and_clear_with_keyboard(window, qtbot):
     canvas = window.canvas
     draw(canvas, L_SHAPE, fit=False)
     draw_stroke(canvas, np.array([[500, 300], [520, 340]]))
@@ -58,9 +61,11 @@ def test_undo_redo_and_clear_with_keyboard(window):
     before = window.document.strokes
     window.clear_action.trigger()
     assert len(window.document) == 0
+    settle(qtbot, window)
     assert window.engine.last.empty  # the suggestions followed the clear
     QTest.keyClick(window, Qt.Key.Key_Z, CTRL)
     assert [s is b for s, b in zip(window.document.strokes, before, strict=True)] == [True] * 3
+    settle(qtbot, window)
     assert window.engine.last.n_strokes == 3
 
 
@@ -99,44 +104,92 @@ def test_resizing_never_loses_or_crops_the_drawing(window, qtbot):
     np.testing.assert_array_equal(window.document.strokes[0].points, original)
 
 
+def empty_art():
+    return ArtLibrary()  # no pictures: replace falls back to the reference drawings
+
+
 def test_replace_puts_clean_reference_into_the_doodles_box_undoably(qtbot, classifier, tmp_path):
     wide = [np.array([[0.0, 0.0], [100.0, 0.0], [100.0, 50.0]]), np.array([[0.0, 50.0], [50.0, 25.0]])]
     references = ReferenceLibrary({classifier.classes[0]: wide})
-    window = make_window(qtbot, classifier, tmp_path, references=references)
+    window = make_window(qtbot, classifier, tmp_path, references=references, art=empty_art())
     draw(window.canvas, [np.array([[200, 200], [400, 200], [400, 400], [200, 400], [200, 210]])], fit=False)
     doodle = window.document.strokes
     x0, y0, x1, y1 = bounding_box(doodle)
     assert window.replace_with(classifier.classes[0])
-    clean = window.document.strokes
-    assert len(clean) == 2 and all(s.style == CLEAN for s in clean)
-    cx0, cy0, cx1, cy1 = bounding_box(clean)
-    assert cx1 - cx0 == pytest.approx(x1 - x0)  # the wider side fills the box ...
-    assert (cy1 - cy0) == pytest.approx((cx1 - cx0) / 2)  # ... and the aspect ratio is kept
-    assert (cx0 + cx1) / 2 == pytest.approx((x0 + x1) / 2) and (cy0 + cy1) / 2 == pytest.approx((y0 + y1) / 2)
-    assert all(s.points.shape[1] == 3 for s in clean)  # with times, so it can be saved as raw ndjson
+    assert len(window.document) == 0  # the next stroke starts a new doodle
+    (piece,) = window.scene.pieces
+    assert piece.kind == ART and piece.label == classifier.classes[0]
+    assert [s is d for s, d in zip(piece.strokes, doodle, strict=True)] == [True]  # the doodle is kept
+    px, py, pw, ph = piece.rect
+    assert pw == pytest.approx(x1 - x0)  # the wider side fills the box ...
+    frame = ink_frame(wide)
+    assert ph / pw == pytest.approx(frame.height() / frame.width())  # ... and the aspect ratio is kept
+    assert px + pw / 2 == pytest.approx((x0 + x1) / 2) and py + ph / 2 == pytest.approx((y0 + y1) / 2)
+    settle(qtbot, window)
+    assert window.engine.last.empty  # suggestions now see the (empty) new doodle only
     window.undo_action.trigger()
-    assert window.document.strokes == doodle
+    assert window.document.strokes == doodle and len(window.scene) == 0
+    window.redo_action.trigger()
+    assert window.scene.pieces == [piece] and len(window.document) == 0
     assert not window.replace_with("no such class")
 
 
-def test_suggestions_without_reference_are_disabled_with_a_tooltip(qtbot, classifier, tmp_path):
-    window = make_window(qtbot, classifier, tmp_path)  # an empty reference library
+def write_art(folder, pictures: dict[str, str]):
+    """A real art folder (mapping.csv and SVG files) with these category -> SVG text pictures."""
+    (folder / "svg").mkdir(parents=True)
+    rows = ["category,icon,name,note"]
+    for i, (label, svg) in enumerate(pictures.items()):
+        (folder / "svg" / f"icon{i}.svg").write_text(svg)
+        rows.append(f"{label},icon{i},test picture,")
+    (folder / "mapping.csv").write_text("\n".join(rows) + "\n")
+    return ArtLibrary.load(folder)
+
+
+TALL_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 50 100">'
+    '<rect x="5" y="5" width="40" height="90" fill="#ea5a47" stroke="#000" stroke-width="2"/></svg>'
+)
+
+
+def test_replace_fits_svg_art_with_its_aspect(qtbot, classifier, tmp_path):
+    label = classifier.classes[1]
+    art = write_art(tmp_path / "art", {label: TALL_SVG})
+    window = make_window(qtbot, classifier, tmp_path, art=art)
+    draw(window.canvas, [np.array([[200, 200], [400, 200], [400, 360], [200, 360], [200, 210]])], fit=False)
+    x0, y0, x1, y1 = bounding_box(window.document.strokes)
+    assert window.replace_with(label)
+    (piece,) = window.scene.pieces
+    px, py, pw, ph = piece.rect
+    assert ph == pytest.approx(y1 - y0) and pw == pytest.approx(ph / 2)  # fits the box, aspect of the viewBox
+    assert px + pw / 2 == pytest.approx((x0 + x1) / 2)
+    image = window.canvas.grab().toImage()
+    centre = window.canvas.to_widget(QPointF(px + pw / 2, py + ph / 2))
+    colour = image.pixelColor(round(centre.x()), round(centre.y()))
+    assert (colour.red(), colour.green(), colour.blue()) == pytest.approx((0xEA, 0x5A, 0x47), abs=6)
+
+
+def test_suggestions_without_a_picture_are_disabled_with_a_tooltip(qtbot, classifier, tmp_path):
+    window = make_window(qtbot, classifier, tmp_path, art=empty_art())  # no art, no reference drawings
     draw(window.canvas, [np.array([[200, 200], [400, 220], [300, 400], [200, 200]])], fit=False)
+    settle(qtbot, window)
     shown = [b for b in window.panel.buttons if b.isVisible()]
-    assert len(shown) == 5
-    assert all(not b.isEnabled() and "No reference drawing" in b.toolTip() for b in shown)
+    assert 1 <= len(shown) == window.panel.shown <= 5
+    assert all(not b.isEnabled() and "No picture" in b.toolTip() for b in shown)
+    assert window.panel.top_choice is None and not window.accept_top()
 
 
 def test_clicking_a_suggestion_replaces_the_doodle(qtbot, classifier, tmp_path):
     references = ReferenceLibrary(
         {label: [np.array([[0.0, 0.0], [10.0, 10.0]])] for label in classifier.classes}
     )
-    window = make_window(qtbot, classifier, tmp_path, references=references)
+    window = make_window(qtbot, classifier, tmp_path, references=references, art=empty_art())
     draw(window.canvas, [np.array([[200, 200], [400, 220], [300, 400], [200, 200]])], fit=False)
-    button, label = window.panel.buttons[1], window.panel.labels[1]
+    settle(qtbot, window)
+    row = min(1, window.panel.shown - 1)
+    button, label = window.panel.buttons[row], window.panel.labels[row]
     assert button.isEnabled() and button.isVisible()
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-    assert [s.style for s in window.document.strokes] == [CLEAN]
+    assert [p.label for p in window.scene.pieces] == [label] and len(window.document) == 0
     assert window.undo_stack.undoText() == f"Replace with {label}"
 
 

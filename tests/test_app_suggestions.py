@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 from inkling.desktop.suggestions import SuggestionEngine
-from test_app_support import draw, draw_stroke, fit_to_widget, make_window, test_drawings
+from test_app_support import draw, draw_stroke, fit_to_widget, make_window, settle, test_drawings
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,10 @@ def test_live_suggestions_on_real_drawings(qtbot, classifier, tmp_path, quickdra
             before = len(shown)
             draw_stroke(window.canvas, stroke)
             qtbot.waitUntil(
-                lambda i=i: window.engine.last.n_strokes == i + 1 and window.engine.last.final, timeout=3000
+                lambda i=i: (
+                    (last := window.engine.last) is not None and last.n_strokes == i + 1 and last.final
+                ),
+                timeout=3000,
             )
             assert len(shown) > before  # the suggestions updated for this stroke
         labels = window.panel.labels
@@ -125,6 +128,7 @@ def test_log_predictions_prints_one_json_line_per_update(qtbot, classifier, tmp_
         [np.array([[100, 100], [200, 150], [300, 100]]), np.array([[100, 300], [300, 300]])],
         fit=False,
     )
+    settle(qtbot, window)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     finals = [line for line in lines if line["final"]]
     assert [line["strokes"] for line in finals] == [1, 2]

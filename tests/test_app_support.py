@@ -100,3 +100,18 @@ def make_window(qtbot, classifier, tmp_path, references=None, **kwargs):
     qtbot.waitExposed(window)
     window.engine.warm_up()
     return window
+
+
+def settle(qtbot, window, timeout: int = 5000) -> None:
+    """Wait until the suggestions show the final result for the current doodle (on a busy machine the
+    classifier may answer from its worker thread, a moment after the stroke ended)."""
+    window.engine.wait_idle()
+    qtbot.waitUntil(
+        lambda: (
+            window.engine.last is not None
+            and window.engine.last.final
+            and window.engine.last.n_strokes == len(window.document)
+            and not window.engine._busy
+        ),
+        timeout=timeout,
+    )

@@ -1,0 +1,264 @@
+"""The scene: the pieces placed on the canvas, bottom to top, under the current doodle.
+
+A piece is either clean art (``ART``: the picture of a class, put where a doodle was when its suggestion
+was accepted; it keeps that doodle's strokes) or kept ink (``INK``: a doodle set aside with New object).
+Only undo commands (desktop.commands) change the scene, so that every edit can be undone; the canvas and
+the exporters draw pieces with ``PiecePainter``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QObject, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPixmap, QTransform
+
+from .drawing import CLEAN, Stroke, bounding_box
+from .ink import MAX_PEN_WIDTH, PENS, paint_strokes, pen_for, stroke_path
+
+ART, INK = "art", "ink"
+KINDS = (ART, INK)
+MIN_PLACED_SIDE = 120.0  # canvas units: art put in place of a doodle is at least this big, even for a dot
+MIN_PIECE_SIDE = 8.0  # canvas units: resizing never makes a piece smaller than this
+
+Rect = tuple[float, float, float, float]  # x, y, width, height in canvas units
+
+
+@dataclass(eq=False)  # identity equality: undo commands refer to the very pieces they placed or removed
+class Piece:
+    kind: str
+    rect: Rect
+    strokes: list[Stroke] = field(default_factory=list)  # ART: the doodle it replaced; INK: what it shows
+    label: str | None = None  # ART: the class whose picture it shows
+    color: str | None = None  # "#rrggbb" for stroke-drawn pieces; None: the strokes' own colours
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown piece kind {self.kind!r}")
+        x, y, w, h = (float(v) for v in self.rect)
+        if not (w > 0 and h > 0):
+            raise ValueError(f"a piece needs a positive size, got {w} x {h}")
+        self.rect = (x, y, w, h)
+
+    @property
+    def qrect(self) -> QRectF:
+        return QRectF(*self.rect)
+
+
+class Scene(QObject):
+    changed = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._pieces: list[Piece] = []
+
+    @property
+    def pieces(self) -> list[Piece]:
+        """Bottom to top."""
+        return list(self._pieces)
+
+    def __len__(self) -> int:
+        return len(self._pieces)
+
+    def index_of(self, piece: Piece) -> int:
+        for i, p in enumerate(self._pieces):
+            if p is piece:
+                return i
+        raise ValueError("the piece is not in the scene")
+
+    def insert(self, index: int, piece: Piece) -> None:
+        self._pieces.insert(index, piece)
+        self.changed.emit()
+
+    def remove(self, piece: Piece) -> int:
+        index = self.index_of(piece)
+        del self._pieces[index]
+        self.changed.emit()
+        return index
+
+    def set_pieces(self, pieces: list[Piece]) -> None:
+        """All pieces at once, bottom to top (open, clear, restack)."""
+        self._pieces = list(pieces)
+        self.changed.emit()
+
+    def set_rects(self, pieces: list[Piece], rects: list[Rect]) -> None:
+        for piece, rect in zip(pieces, rects, strict=True):
+            piece.rect = tuple(float(v) for v in rect)
+        self.changed.emit()
+
+    def set_colors(self, pieces: list[Piece], colors: list[str | None]) -> None:
+        for piece, color in zip(pieces, colors, strict=True):
+            piece.color = color
+        self.changed.emit()
+
+
+# --- geometry -------------------------------------------------------------------------------------
+
+
+def ink_frame(strokes: list[Stroke] | list[np.ndarray]) -> QRectF | None:
+    """The strokes' bounding box with room for the pen, or None when there are none."""
+    xy = [np.asarray(s.points if isinstance(s, Stroke) else s, dtype=np.float64)[:, :2] for s in strokes]
+    xy = [a for a in xy if len(a)]
+    if not xy:
+        return None
+    pts = np.concatenate(xy)
+    (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
+    pad = MAX_PEN_WIDTH / 2
+    return QRectF(x0 - pad, y0 - pad, x1 - x0 + 2 * pad, y1 - y0 + 2 * pad)
+
+
+def fit_aspect(width: float, height: float, box: QRectF) -> QRectF:
+    """The largest rectangle of this aspect ratio inside ``box``, centred."""
+    if width <= 0 or height <= 0:
+        return QRectF(box)
+    scale = min(box.width() / width, box.height() / height)
+    w, h = width * scale, height * scale
+    return QRectF(box.center().x() - w / 2, box.center().y() - h / 2, w, h)
+
+
+def fit_transform(source: QRectF, target: QRectF) -> QTransform:
+    """Maps ``source`` uniformly (aspect kept) into the middle of ``target``."""
+    placed = fit_aspect(source.width(), source.height(), target)
+    scale = placed.width() / source.width() if source.width() > 0 else 1.0
+    t = QTransform()
+    t.translate(placed.x(), placed.y())
+    t.scale(scale, scale)
+    t.translate(-source.x(), -source.y())
+    return t
+
+
+def placement_box(strokes: list[Stroke]) -> QRectF | None:
+    """Where art for this doodle goes: its bounding box, grown about its centre to at least MIN_PLACED_SIDE."""
+    box = bounding_box(strokes)
+    if box is None:
+        return None
+    x0, y0, x1, y1 = box
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    w, h = max(x1 - x0, MIN_PLACED_SIDE), max(y1 - y0, MIN_PLACED_SIDE)
+    return QRectF(cx - w / 2, cy - h / 2, w, h)
+
+
+def scaled_rect(rect: Rect, factor: float, anchor: tuple[float, float] | None = None) -> Rect:
+    """``rect`` scaled by ``factor`` about ``anchor`` (its centre by default), never below MIN_PIECE_SIDE."""
+    x, y, w, h = rect
+    factor = max(factor, MIN_PIECE_SIDE / max(min(w, h), 1e-9))
+    ax, ay = anchor if anchor is not None else (x + w / 2, y + h / 2)
+    return (ax + (x - ax) * factor, ay + (y - ay) * factor, w * factor, h * factor)
+
+
+# --- drawing pieces -------------------------------------------------------------------------------
+
+
+class PiecePainter:
+    """Draws pieces: a class's SVG art, else its reference drawing, else the doodle the piece replaced.
+
+    ``art`` is a desktop.art.ArtLibrary, ``references`` a desktop.references.ReferenceLibrary; either may
+    lack a class. Used by the canvas's items, the exporters and the suggestion rows' thumbnails.
+    """
+
+    def __init__(self, art, references):
+        self.art = art
+        self.references = references
+        self._thumbnails: dict[tuple[str, int], QPixmap | None] = {}
+
+    def usable(self, label: str) -> bool:
+        """Whether accepting ``label`` has a clean picture to put in place of the doodle."""
+        return self.art.has(label) or label in self.references
+
+    def aspect(self, label: str) -> tuple[float, float] | None:
+        """The width and height whose ratio the class's picture has, or None when it has none."""
+        renderer = self.art.renderer(label) if self.art.has(label) else None
+        if renderer is not None:
+            view = renderer.viewBoxF()
+            if not view.isEmpty():
+                return view.width(), view.height()
+            size = renderer.defaultSize()
+            return float(size.width()), float(size.height())
+        frame = self._reference_frame(label)
+        return (frame.width(), frame.height()) if frame is not None else None
+
+    def place(self, label: str, strokes: list[Stroke]) -> Piece | None:
+        """The art piece for ``label`` fitted into this doodle's box (aspect kept); None if it has no picture."""
+        box = placement_box(strokes)
+        aspect = self.aspect(label) if box is not None else None
+        if aspect is None:
+            return None
+        r = fit_aspect(*aspect, box)
+        return Piece(ART, (r.x(), r.y(), r.width(), r.height()), list(strokes), label)
+
+    @staticmethod
+    def keep(strokes: list[Stroke]) -> Piece | None:
+        """The doodle kept as it is drawn (New object)."""
+        frame = ink_frame(strokes)
+        if frame is None:
+            return None
+        return Piece(INK, (frame.x(), frame.y(), frame.width(), frame.height()), list(strokes))
+
+    def _reference_frame(self, label: str) -> QRectF | None:
+        drawing = self.references.get(label)
+        return ink_frame(drawing) if drawing else None
+
+    def paint(self, painter: QPainter, piece: Piece, target: QRectF | None = None) -> None:
+        """Draw ``piece`` into ``target`` (its own rectangle by default) on a painter in canvas units."""
+        target = piece.qrect if target is None else target
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        if piece.kind == ART and piece.label is not None and self._paint_art(painter, piece, target):
+            pass
+        else:
+            self._paint_strokes(painter, piece.strokes, target, piece.color, keep_width=False)
+        painter.restore()
+
+    def _paint_art(self, painter: QPainter, piece: Piece, target: QRectF) -> bool:
+        label = piece.label
+        renderer = self.art.renderer(label) if self.art.has(label) else None
+        if renderer is not None:
+            aspect = self.aspect(label)
+            renderer.render(painter, fit_aspect(*aspect, target) if aspect else target)
+            return True
+        drawing = self.references.get(label)
+        if drawing:
+            strokes = [Stroke(np.asarray(s)[:, :2], CLEAN) for s in drawing if len(s)]
+            self._paint_strokes(painter, strokes, target, piece.color, keep_width=True)
+            return True
+        return False
+
+    @staticmethod
+    def _paint_strokes(painter, strokes, target: QRectF, color, keep_width: bool) -> None:
+        """Strokes fitted into ``target``; a reference drawing keeps the clean pen's width on the canvas."""
+        frame = ink_frame(strokes)
+        if frame is None:
+            return
+        transform = fit_transform(frame, target)
+        painter.setTransform(transform, True)
+        if not keep_width and color is None:
+            paint_strokes(painter, strokes)
+            return
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        scale = transform.m11() or 1.0
+        for stroke in strokes:
+            width = PENS[CLEAN][1] / scale if keep_width else None
+            painter.setPen(pen_for(stroke.style, color or stroke.color, width))
+            painter.drawPath(stroke_path(stroke.xy))
+
+    def thumbnail(self, label: str, size: int) -> QPixmap | None:
+        """A size×size picture of the class for its suggestion row: its art, else its reference drawing."""
+        if self.art.has(label):
+            pixmap = self.art.pixmap(label, size)
+            if pixmap is not None:
+                return pixmap
+        key = (label, int(size))
+        if key not in self._thumbnails:
+            frame = self._reference_frame(label)
+            pixmap = None
+            if frame is not None:
+                pixmap = QPixmap(int(size), int(size))
+                pixmap.fill(QColor(0, 0, 0, 0))
+                painter = QPainter(pixmap)
+                probe = Piece(ART, (0, 0, size, size), [], label)
+                self._paint_art(painter, probe, QRectF(1, 1, size - 2, size - 2))
+                painter.end()
+            self._thumbnails[key] = pixmap
+        return self._thumbnails[key]
