@@ -565,13 +565,15 @@ class MainWindow(QMainWindow):
         scene = f"{self.scene_path.name} — " if self.scene_path else ""
         self.setWindowTitle(f"Inkling — {scene}{self.classifier.path.name} ({things} things)")
 
-    def _about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About Inkling",
-            "<p><b>Inkling</b>: draw something and a small neural network guesses what it is, live.</p>"
-            f"<p>Model: {self.classifier.path}</p><p>{ATTRIBUTION}</p><p>{ART_ATTRIBUTION}</p>",
+    def about_text(self) -> str:
+        return (
+            "<p><b>Inkling</b>: draw something and a small neural network guesses what it is, live; "
+            "accept a guess and your doodle becomes clean art.</p>"
+            f"<p>Model: {self.classifier.path}</p><p>{ATTRIBUTION}</p><p>{ART_ATTRIBUTION}</p>"
         )
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "About Inkling", self.about_text())
 
     def closeEvent(self, event):
         if not self.teach_panel.confirm_close():  # (it lets a fit in flight save the newest classes)

@@ -58,7 +58,9 @@ class ProbabilityBars(QWidget):
             bar_w = (self.width() - label_w - 36) * p
             painter.fillRect(QRectF(label_w, y + row * 0.2, max(bar_w, 1.0), row * 0.6), QColor("#0b57d0"))
             painter.drawText(
-                QRectF(label_w + bar_w + 3, y, 40, row), Qt.AlignmentFlag.AlignVCenter, f"{p * 100:.0f}%"
+                QRectF(label_w + bar_w + 3, y, 40, row),
+                Qt.AlignmentFlag.AlignVCenter,
+                f"{p * 100:.0f}%" if p >= 0.005 else "<1%",
             )
         painter.end()
 

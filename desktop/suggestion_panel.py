@@ -129,7 +129,7 @@ class SuggestionPanel(QWidget):
             self.caption.setText("Inkling guesses what you draw, live.")
         elif self.confident:
             self.headline.setText(f"Is it {with_article(self.labels[0])}?")
-            self.caption.setText("Click a suggestion to replace your doodle with a clean drawing.")
+            self.caption.setText("Click a picture (Return: the first) to put it in place of your doodle.")
         else:
             self.headline.setText(KEEP_DRAWING)
             self.caption.setText("Not sure yet. Best guesses so far:")

@@ -147,7 +147,7 @@ def write_art(folder, pictures: dict[str, str]):
 
 TALL_SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 50 100">'
-    '<rect x="5" y="5" width="40" height="90" fill="#ea5a47" stroke="#000" stroke-width="2"/></svg>'
+    '<rect x="0" y="0" width="50" height="100" fill="#ea5a47"/></svg>'
 )
 
 
