@@ -11,6 +11,7 @@ import json
 import math
 import os
 import platform
+import re
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -26,6 +27,7 @@ from .augment import augment
 from .data import DataError, Dataset, SplitIndex, iterate_batches
 from .metrics import classification_report
 from .net import MirrorAveraged, NetConfig, SketchNet, count_parameters
+from .split_eval import split_report  # val and test in chunks: the full dataset's splits do not fit in memory
 
 SAMPLES_PER_CLASS = 32  # held-out drawings kept with the model: export checks and few-shot memory
 
@@ -184,8 +186,11 @@ def _weights_from_onnx(net: SketchNet, path: str) -> dict[str, torch.Tensor]:
         if node.op_type == "Cast" and node.input and node.input[0] in inits:
             inits[node.output[0]] = inits[node.input[0]]
             stored.add(node.input[0])
+    # A single network is exported as ``net.*`` (mirror-averaged) or as member 0 of an ensemble.
     out = {
-        k.removeprefix("net."): v for k, v in inits.items() if not k.startswith("onnx::") and k not in stored
+        re.sub(r"^(net\.|members\.0\.(net\.)?)", "", k): v
+        for k, v in inits.items()
+        if not k.startswith("onnx::") and k not in stored
     }
     convs = [n for n in proto.graph.node if n.op_type == "Conv"]
     names = [name for name, m in net.features.named_modules() if isinstance(m, torch.nn.Conv2d)]
@@ -407,10 +412,9 @@ def _choose_mirror(cfg, net, ds, splits, device, say) -> tuple[bool, dict]:
     """Decide on test-time mirror averaging by validation accuracy (never by the test split)."""
     if cfg.mirror_average in ("on", "off"):
         return cfg.mirror_average == "on", {}
-    x_val = ds.gather(splits["val"])
-    plain = classification_report(predict(net, x_val, device)[0], splits["val"].label, ds.classes)["top1"]
-    mirrored = classification_report(
-        predict(MirrorAveraged(net), x_val, device)[0], splits["val"].label, ds.classes
+    plain = split_report(lambda x: predict(net, x, device)[0], ds, splits["val"], ds.classes)["top1"]
+    mirrored = split_report(
+        lambda x: predict(MirrorAveraged(net), x, device)[0], ds, splits["val"], ds.classes
     )["top1"]
     say(f"validation top-1: {plain:.4f} plain, {mirrored:.4f} averaged with the mirror image")
     return mirrored > plain, {"val_top1_plain": plain, "val_top1_mirror_averaged": mirrored}
@@ -419,17 +423,16 @@ def _choose_mirror(cfg, net, ds, splits, device, say) -> tuple[bool, dict]:
 def _finish(cfg, net, net_cfg, ds, splits, history, device, run, seconds, say) -> dict:
     """Test-split report, plots, the final checkpoint with held-out samples, and the ONNX export."""
     mirror, mirror_evidence = _choose_mirror(cfg, net, ds, splits, device, say)
-    x_test = ds.gather(splits["test"])
-    test_logits, _ = predict(MirrorAveraged(net) if mirror else net, x_test, device)
-    test = classification_report(test_logits, splits["test"].label, ds.classes)
+    scored = MirrorAveraged(net) if mirror else net
+    test = split_report(lambda x: predict(scored, x, device)[0], ds, splits["test"], ds.classes)
     say(f"test: top-1 {test['top1']:.4f}, top-3 {test['top3']:.4f}, top-5 {test['top5']:.4f}")
     train_seconds = sum(h["seconds"] for h in history)
+    per_split = {split: np.bincount(idx.label, minlength=len(ds.classes)) for split, idx in splits.items()}
     summary = {
         "classes": ds.classes,
         "sources": {s.name: s.kind for s in ds.sources},
         "counts": {
-            name: {split: int((idx.label == c).sum()) for split, idx in splits.items()}
-            for c, name in enumerate(ds.classes)
+            name: {split: int(per_split[split][c]) for split in splits} for c, name in enumerate(ds.classes)
         },
         "split": {
             "seed": cfg.seed,
@@ -521,6 +524,13 @@ def add_fit_arguments(p) -> None:
     )
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument(
+        "--in-memory-gb",
+        type=float,
+        default=d.in_memory_gb,
+        help="train splits up to this size are held in (GPU) memory; larger ones stream from the memory-mapped"
+        " .npy files (default: %(default)s)",
+    )
+    p.add_argument(
         "--init-from", metavar="MODEL", help="fine-tune from a checkpoint (.pt) or Inkling model (.onnx)"
     )
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT/last.pt")
@@ -562,6 +572,7 @@ def config_from_args(args) -> FitConfig:
         augment_strength=args.augment_strength,
         train_seed=args.train_seed,
         device=args.device,
+        in_memory_gb=args.in_memory_gb,
         init_from=args.init_from,
         mirror_average=args.mirror_average,
         plots=not args.no_plots,

@@ -1,0 +1,81 @@
+"""Full-scale training input: compact split indexes, streaming from memory maps, chunked evaluation.
+
+Synthetic memory-mapped .npy files stand in for the downloaded dataset (benchmarks/bench_fullscale.py
+measures the same path at 345 categories).
+"""
+
+import zlib
+
+import numpy as np
+import pytest
+from inkling.training.data import Dataset, SplitIndex, iterate_batches, make_splits
+from inkling.training.metrics import classification_report
+from inkling.training.split_eval import split_report
+
+
+@pytest.fixture
+def synthetic(tmp_path):
+    """Five classes of different sizes; each image's first pixels encode (class, row) so reads are checkable."""
+    counts = [300, 1, 57, 1000, 250]
+    folder = tmp_path / "bitmaps"
+    folder.mkdir()
+    for c, n in enumerate(counts):
+        arr = np.lib.format.open_memmap(folder / f"class{c}.npy", mode="w+", dtype=np.uint8, shape=(n, 784))
+        rows = np.arange(n)
+        arr[:, 0], arr[:, 1], arr[:, 2] = c, rows // 256, rows % 256
+        arr.flush()
+        del arr
+    return Dataset.load([tmp_path], log=lambda *a: None)
+
+
+def _decode(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    flat = images.reshape(len(images), -1).astype(np.int64)
+    return flat[:, 0], flat[:, 1] * 256 + flat[:, 2]
+
+
+def test_split_index_is_compact_and_unchanged():
+    splits = make_splits(["x", "y"], [100, 50], seed=3)
+    for s in splits.values():
+        assert s.label.dtype == np.int16 and s.row.dtype == np.int32
+    # The rows every released model's split was built from (int64 before, same values now).
+    rng = np.random.default_rng([3, zlib.crc32(b"x")])
+    perm = rng.permutation(100)
+    assert splits["test"].row[splits["test"].label == 0].tolist() == perm[:10].tolist()
+    assert splits["val"].row[splits["val"].label == 0].tolist() == perm[10:20].tolist()
+    assert splits["train"].row[splits["train"].label == 0].tolist() == perm[20:].tolist()
+
+
+def test_gather_reads_the_right_rows_in_the_splits_order(synthetic):
+    index = synthetic.split(seed=1)["train"]
+    shuffled = np.random.default_rng(0).permutation(len(index))
+    sub = SplitIndex(index.label[shuffled], index.row[shuffled])
+    labels, rows = _decode(synthetic.gather(sub))
+    assert np.array_equal(labels, sub.label) and np.array_equal(rows, sub.row)
+
+
+@pytest.mark.parametrize("world", [1, 2])
+def test_streaming_yields_every_train_drawing_once_per_epoch(synthetic, world):
+    train = synthetic.split(seed=2)["train"]
+    seen = []
+    for rank in range(world):
+        for images, labels in iterate_batches(
+            synthetic, train, 64, shuffle=True, seed=5, rank=rank, world=world
+        ):
+            assert labels.dtype == np.int64  # torch's class targets
+            decoded_labels, rows = _decode(images)
+            assert np.array_equal(decoded_labels, labels)
+            seen += list(zip(labels.tolist(), rows.tolist(), strict=True))
+    assert sorted(seen) == sorted(zip(train.label.tolist(), train.row.tolist(), strict=True))
+
+
+def test_chunked_split_report_equals_the_one_shot_report(synthetic):
+    index = synthetic.split(seed=0, val_frac=0.3, test_frac=0.3)["test"]
+    weights = np.random.default_rng(1).normal(size=(784, 5)).astype(np.float32)
+
+    def logits_of(images):
+        return images.reshape(len(images), -1).astype(np.float32) @ weights
+
+    whole = classification_report(logits_of(synthetic.gather(index)), index.label, synthetic.classes)
+    chunked = split_report(logits_of, synthetic, index, synthetic.classes, chunk=37)
+    assert chunked == whole
+    assert whole["n"] == len(index) > 37
