@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QGraphicsScene,
     QGraphicsView,
     QSizePolicy,
+    QWidget,
 )
 
 from .commands import AddStrokeCommand, EraseStrokesCommand, SetRectsCommand
@@ -93,6 +94,9 @@ class Canvas(QGraphicsView):
         self.graphics = QGraphicsScene()
         super().__init__(self.graphics, parent)
         self.graphics.setParent(self)
+        # A viewport made here is a Python object already: the view's own would be looked up by
+        # PySide on first use, which initializes every QWidget subclass's type (~20 ms of start-up).
+        self.setViewport(QWidget())
         self.document = document
         self.scene_model = scene
         self.undo_stack = undo_stack

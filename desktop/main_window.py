@@ -16,17 +16,7 @@ from inkling.model.contract import ModelError
 from inkling.model.strokes import StrokeFormatError
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPixmap, QUndoStack
-from PySide6.QtWidgets import (
-    QColorDialog,
-    QDockWidget,
-    QFileDialog,
-    QFrame,
-    QHBoxLayout,
-    QMainWindow,
-    QMessageBox,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QDockWidget, QFrame, QHBoxLayout, QMainWindow, QVBoxLayout, QWidget
 
 from . import files, scene_file
 from .art import ART_ATTRIBUTION, ArtLibrary
@@ -46,9 +36,6 @@ from .scene import INK, PiecePainter, Scene
 from .settings import AppSettings
 from .suggestion_panel import SuggestionPanel
 from .suggestions import Prediction, SuggestionEngine
-from .teach import TeachController
-from .teach_panel import TeachPanel
-from .teach_store import TeachStore
 
 SCALE_STEP = 1.1  # Bigger / Smaller
 OPEN_FILTER = "Inkling scenes and Quick, Draw! drawings (*.inkscene *.ndjson);;All files (*)"
@@ -96,12 +83,13 @@ class MainWindow(QMainWindow):
         self.panel.picture = self.pieces.thumbnail
         self.network_view = NetworkView()
         # Taught classes are saved in data_dir; without one (tests, self-test) they live in memory only.
-        self.teach = TeachController(classifier, TeachStore(data_dir) if data_dir is not None else None, self)
-        self.teach_panel = TeachPanel(self.teach, self.document, self.undo_stack)
-        self.teach_panel.report = lambda title, message: self.report_error(title, message)
+        # Teach mode is built when first needed (see _build_teach): most starts never open it.
+        self._data_dir = data_dir
+        self._teach = None
+        self._teach_panel = None
+        self.teach_message: str | None = None
         self.teach_dock = QDockWidget("Teach", self)
         self.teach_dock.setObjectName("teach")
-        self.teach_dock.setWidget(self.teach_panel)
         self.teach_dock.setFeatures(
             QDockWidget.DockWidgetFeature.DockWidgetClosable | QDockWidget.DockWidgetFeature.DockWidgetMovable
         )
@@ -134,10 +122,48 @@ class MainWindow(QMainWindow):
         self.network_action.setChecked(settings.show_network)
         self.network_view.setVisible(settings.show_network)
         self.teach_dock.setVisible(settings.show_teach)
-        self.teach_message = self.teach.restore()  # the stored taught classes, or why they are not there
+        self.teach_dock.visibilityChanged.connect(lambda shown: shown and self.teach_panel)
+        if settings.show_teach or self._classes_stored():
+            self._build_teach()  # the taught classes join the suggestions from the start
+
+    # --- teach mode, built on first use -----------------------------------------------------------
+
+    def _classes_stored(self) -> bool:
+        """Whether the data folder holds anything of teach mode's (a set, or one set aside)."""
+        from .teach_store import CLASSES_DIR
+
+        return self._data_dir is not None and (Path(self._data_dir) / CLASSES_DIR).exists()
+
+    def _build_teach(self) -> None:
+        from .teach import TeachController
+        from .teach_store import TeachStore
+
+        store = TeachStore(self._data_dir) if self._data_dir is not None else None
+        self._teach = TeachController(self.classifier, store, self)
+        self._teach.classifierReady.connect(self._use_classifier)
+        self._teach.problem.connect(lambda title, message: self.report_error(title, message))
+        self.teach_message = self._teach.restore()  # the stored taught classes, or why they are not there
         if self.teach_message:
             self.statusBar().showMessage("A problem with your taught classes: see the message")
             QTimer.singleShot(0, lambda: self.report_error("Taught classes", self.teach_message))
+
+    @property
+    def teach(self):
+        """The teach controller (desktop.teach.TeachController)."""
+        if self._teach is None:
+            self._build_teach()
+        return self._teach
+
+    @property
+    def teach_panel(self):
+        """The Teach dock's panel (desktop.teach_panel.TeachPanel), made when the dock is first shown."""
+        if self._teach_panel is None:
+            from .teach_panel import TeachPanel
+
+            self._teach_panel = TeachPanel(self.teach, self.document, self.undo_stack)
+            self._teach_panel.report = lambda title, message: self.report_error(title, message)
+            self.teach_dock.setWidget(self._teach_panel)
+        return self._teach_panel
 
     # --- construction -----------------------------------------------------------------------------
 
@@ -306,8 +332,6 @@ class MainWindow(QMainWindow):
         self.canvas.selectionChanged.connect(self._update_actions)
         self.engine.predicted.connect(lambda _p: self._update_actions())
         self.panel.thresholdChanged.connect(self._threshold_changed)
-        self.teach.classifierReady.connect(self._use_classifier)
-        self.teach.problem.connect(lambda title, message: self.report_error(title, message))
 
     # --- suggestions ------------------------------------------------------------------------------
 
@@ -446,6 +470,8 @@ class MainWindow(QMainWindow):
         self.color_action.setIcon(QIcon(swatch))
 
     def _ask_color(self) -> None:
+        from PySide6.QtWidgets import QColorDialog
+
         color = QColorDialog.getColor(QColor(self.canvas.pen_color), self, "Pen colour")
         if color.isValid():
             self.set_pen_color(color)
@@ -453,6 +479,8 @@ class MainWindow(QMainWindow):
     # --- files ------------------------------------------------------------------------------------
 
     def report_error(self, title: str, message: str) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
         QMessageBox.warning(self, title, message)
 
     def open_model(self, path: str | Path) -> bool:
@@ -469,7 +497,8 @@ class MainWindow(QMainWindow):
         self.settings.last_model = str(Path(path).resolve())
         self._update_title()
         self.refresh_suggestions()
-        self.teach.set_model(classifier)  # the taught classes move onto it
+        if self._teach is not None:  # (built later, teach mode starts from the model open then)
+            self._teach.set_model(classifier)  # the taught classes move onto it
         return True
 
     def open_drawing(self, path: str | Path) -> bool:
@@ -528,11 +557,15 @@ class MainWindow(QMainWindow):
             self.save_drawing(self.scene_path)
 
     def _ask_open_drawing(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
         path, _ = QFileDialog.getOpenFileName(self, "Open", "", OPEN_FILTER)
         if path:
             self.open_drawing(path)
 
     def _ask_save(self, title: str, filters: dict[str, str], name: str) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
         path, chosen = QFileDialog.getSaveFileName(self, title, name, ";;".join(filters))
         if not path:
             return
@@ -548,6 +581,8 @@ class MainWindow(QMainWindow):
         self._ask_save("Export Picture", EXPORT_FILTERS, "picture.png")
 
     def _ask_open_model(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
         path, _ = QFileDialog.getOpenFileName(
             self, "Open Model", "", "Inkling models (*.onnx *.zip);;All files (*)"
         )
@@ -573,10 +608,13 @@ class MainWindow(QMainWindow):
         )
 
     def _about(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
         QMessageBox.about(self, "About Inkling", self.about_text())
 
     def closeEvent(self, event):
-        if not self.teach_panel.confirm_close():  # (it lets a fit in flight save the newest classes)
+        # (confirm_close lets a fit in flight save the newest classes)
+        if self._teach is not None and not self.teach_panel.confirm_close():
             event.ignore()
             return
         self.settings.geometry = self.saveGeometry()

@@ -16,9 +16,12 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from inkling.model.classset import ClassSet
 from inkling.model.contract import ModelError
+
+if TYPE_CHECKING:  # (imported where a set is read: the app starts without it)
+    from inkling.model.classset import ClassSet
 
 DATA_DIR_ENV = "INKLING_DATA_DIR"
 CLASSES_DIR = "classes"
@@ -64,6 +67,8 @@ class TeachStore:
             )
             return Loaded(None, self.blocked)
         try:
+            from inkling.model.classset import ClassSet
+
             return Loaded(ClassSet.load(self.path))
         except (ModelError, ValueError, KeyError, TypeError, AttributeError, IndexError, MemoryError) as exc:
             # ClassSet.load says ModelError for every damage it knows; the others are a backstop, so
