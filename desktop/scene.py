@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QObject, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap, QTransform
+from PySide6.QtGui import QColor, QPainter, QPixmap, QTransform
 
 from .drawing import CLEAN, Stroke, bounding_box
 from .ink import MAX_PEN_WIDTH, PENS, paint_strokes, pen_for, stroke_path
@@ -21,7 +21,6 @@ ART, INK = "art", "ink"
 KINDS = (ART, INK)
 MIN_PLACED_SIDE = 120.0  # canvas units: art put in place of a doodle is at least this big, even for a dot
 MIN_PIECE_SIDE = 8.0  # canvas units: resizing never makes a piece smaller than this
-PROBE = 160  # pixels: art is rendered once at this size to find where its picture lies in its view box
 
 Rect = tuple[float, float, float, float]  # x, y, width, height in canvas units
 
@@ -162,7 +161,6 @@ class PiecePainter:
         self.art = art
         self.references = references
         self._thumbnails: dict[tuple[str, int], QPixmap | None] = {}
-        self._frames: dict[str, tuple[QRectF, QRectF] | None] = {}
 
     def usable(self, label: str) -> bool:
         """Whether accepting ``label`` has a clean picture to put in place of the doodle."""
@@ -170,47 +168,18 @@ class PiecePainter:
 
     def aspect(self, label: str) -> tuple[float, float] | None:
         """The width and height whose ratio the class's picture has, or None when it has none."""
-        frames = self._art_frames(label)
-        if frames is not None:
-            return frames[1].width(), frames[1].height()
+        content = self._art_content(label)
+        if content is not None:
+            return content.width(), content.height()
         frame = self._reference_frame(label)
         return (frame.width(), frame.height()) if frame is not None else None
 
-    def _art_frames(self, label: str) -> tuple[QRectF, QRectF] | None:
-        """The art's view box and the part of it its picture covers (icons leave wide margins, and a
-        doodle's box should hold the picture, not its margins); found once by rendering it."""
-        if label in self._frames:
-            return self._frames[label]
-        renderer = self.art.renderer(label) if self.art.has(label) else None
-        frames = None
-        if renderer is not None:
-            view = renderer.viewBoxF()
-            if view.isEmpty():
-                size = renderer.defaultSize()
-                view = QRectF(0, 0, max(size.width(), 1), max(size.height(), 1))
-            image = QImage(PROBE, PROBE, QImage.Format.Format_ARGB32_Premultiplied)
-            image.fill(0)
-            placed = fit_aspect(view.width(), view.height(), QRectF(0, 0, PROBE, PROBE))
-            painter = QPainter(image)
-            renderer.render(painter, placed)
-            painter.end()
-            rows = np.frombuffer(image.constBits(), np.uint8).reshape(PROBE, image.bytesPerLine())
-            alpha = rows[:, 3 : PROBE * 4 : 4] > 8  # ARGB32 is stored B, G, R, A
-            ys, xs = np.nonzero(alpha)
-            content = QRectF(view)
-            if len(xs):
-                k = view.width() / placed.width()
-                x0, x1 = max(xs.min() - 1, placed.left()), min(xs.max() + 2, placed.right())
-                y0, y1 = max(ys.min() - 1, placed.top()), min(ys.max() + 2, placed.bottom())
-                content = QRectF(
-                    view.x() + (x0 - placed.x()) * k,
-                    view.y() + (y0 - placed.y()) * k,
-                    (x1 - x0) * k,
-                    (y1 - y0) * k,
-                )
-            frames = (view, content)
-        self._frames[label] = frames
-        return frames
+    def _art_content(self, label: str) -> QRectF | None:
+        """The part of the art's view box its picture covers (icons leave wide margins, and a doodle's
+        box should hold the picture, not its margins); None when the class has no usable art."""
+        if not self.art.has(label) or self.art.renderer(label) is None:
+            return None
+        return self.art.content_rect(label)
 
     def place(self, label: str, strokes: list[Stroke]) -> Piece | None:
         """The art piece for ``label`` fitted into this doodle's box (aspect kept); None if it has no picture."""
@@ -247,19 +216,9 @@ class PiecePainter:
 
     def _paint_art(self, painter: QPainter, piece: Piece, target: QRectF) -> bool:
         label = piece.label
-        frames = self._art_frames(label)
-        if frames is not None:
-            # The picture's content fills the target (aspect kept): the view box reaches past it.
-            view, content = frames
-            placed = fit_aspect(content.width(), content.height(), target)
-            k = placed.width() / content.width()
-            bounds = QRectF(
-                placed.x() - (content.x() - view.x()) * k,
-                placed.y() - (content.y() - view.y()) * k,
-                view.width() * k,
-                view.height() * k,
-            )
-            self.art.renderer(label).render(painter, bounds)
+        if self._art_content(label) is not None:
+            # The picture's drawn part fills the target (aspect kept): its view box reaches past it.
+            self.art.renderer(label).render(painter, self.art.target_rect(label, target))
             return True
         drawing = self.references.get(label)
         if drawing:
@@ -288,6 +247,8 @@ class PiecePainter:
 
     def thumbnail(self, label: str, size: int) -> QPixmap | None:
         """A size×size picture of the class for its suggestion row: its art, else its reference drawing."""
+        if self._art_content(label) is not None:
+            return self.art.pixmap(label, size)
         key = (label, int(size))
         if key not in self._thumbnails:
             frame = self._reference_frame(label)

@@ -9,7 +9,7 @@ import pytest
 from inkling.desktop import files
 from inkling.desktop.settings import AppSettings
 from PySide6.QtGui import QImage
-from test_app_support import draw, make_window, raw_drawings
+from test_app_support import draw, make_window, raw_drawings, settle
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,7 @@ def test_open_simplified_drawing_gets_times(window, quickdraw_dir):
     assert all(s.points.shape[1] == 3 for s in window.document.strokes)
 
 
-def test_a_file_that_is_not_a_model_keeps_the_old_one(window, tmp_path, classifier):
+def test_a_file_that_is_not_a_model_keeps_the_old_one(window, qtbot, tmp_path, classifier):
     bad = tmp_path / "notes.onnx"
     bad.write_bytes(b"this is not a model")
     assert not window.open_model(bad)
@@ -97,12 +97,14 @@ def test_a_file_that_is_not_a_model_keeps_the_old_one(window, tmp_path, classifi
     assert "not found" in window.errors[-1][1]
     assert window.settings.last_model is None
     window.refresh_suggestions()
+    settle(qtbot, window)
     assert window.engine.last.classes == classifier.classes
 
 
-def test_opening_a_model_switches_and_is_remembered(window, tmp_path, default_model_path):
+def test_opening_a_model_switches_and_is_remembered(window, qtbot, tmp_path, default_model_path):
     assert window.open_model(default_model_path)
     assert window.engine.classifier is window.classifier
+    settle(qtbot, window)
     assert window.engine.last.n_strokes == len(window.document)
     assert AppSettings(tmp_path / "settings.ini").last_model == str(default_model_path.resolve())
 

@@ -363,3 +363,123 @@ def test_unknown_labels_fall_back_to_the_doodle_they_replaced(qtbot, classifier,
     image = window.canvas.grab().toImage()
     p = widget_point(window, 200, 200)  # the middle of the diagonal line, fitted into the rect
     assert image.pixelColor(p).lightness() < 128
+
+
+# --- the whole workflow, with real drawings --------------------------------------------------------
+
+
+def fit_into_box(strokes, x, y, side) -> list[np.ndarray]:
+    """A drawing scaled (aspect kept) into the widget square at (x, y), as integer mouse points."""
+    pts = np.concatenate([s[:, :2] for s in strokes])
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    scale = side / max(float((hi - lo).max()), 1.0)
+    out = []
+    for s in strokes:
+        xy = np.round((s[:, :2] - lo) * scale + [x, y]).astype(int)
+        keep = np.ones(len(xy), dtype=bool)
+        keep[1:] = (np.diff(xy, axis=0) != 0).any(axis=1)
+        out.append(xy[keep])
+    return out
+
+
+def snapshot(window):
+    pieces = tuple(
+        (p.kind, p.label, tuple(round(v, 6) for v in p.rect), p.color, tuple(id(s) for s in p.strokes))
+        for p in window.scene.pieces
+    )
+    return pieces, tuple(id(s) for s in window.document.strokes)
+
+
+def test_three_real_drawings_become_a_picture_that_saves_reopens_and_undoes(
+    qtbot, classifier, tmp_path, quickdraw_dir
+):
+    import re
+
+    from inkling.desktop.files import _frame
+    from test_app_support import raw_drawings
+
+    art = ArtLibrary.load()  # the shipped art
+    references = ReferenceLibrary.load()
+    candidates = [c for c in classifier.classes if art.has(c) and raw_drawings(quickdraw_dir, c, limit=1)]
+    assert len(candidates) >= 3, "the shipped art covers too few of the model's classes"
+    labels = candidates[:: max(1, len(candidates) // 3)][:3]
+    records = []
+    for label in labels:  # a real drawing of each that the model recognizes when it is drawn alone
+        drawings = raw_drawings(quickdraw_dir, label, limit=60)
+        records.append(
+            next(
+                (r for r in drawings if classifier.classify_strokes(r.strokes, 1)[0].label == label),
+                drawings[0],
+            )
+        )
+
+    window = make_window(qtbot, classifier, tmp_path, art=art, references=references)
+    canvas = window.canvas
+    states = {0: snapshot(window)}
+    window.undo_stack.indexChanged.connect(lambda i: states.setdefault(i, snapshot(window)))
+    boxes = [(40, 60, 170), (270, 300, 170), (480, 70, 170)]
+    for record, (x, y, side) in zip(records, boxes, strict=True):
+        draw(canvas, fit_into_box(record.strokes, x, y, side), fit=False)
+        settle(qtbot, window)
+        assert window.engine.last.n_strokes == len(record.strokes)  # the new doodle alone
+        assert window.panel.top_choice == record.word  # recognized beside the art already placed
+        QTest.keyClick(window, Qt.Key.Key_Return)
+        assert len(window.document) == 0
+    assert [p.label for p in window.scene.pieces] == labels
+    assert all(len(p.strokes) == len(r.strokes) for p, r in zip(window.scene.pieces, records, strict=True))
+
+    # Move the second piece with the select tool.
+    QTest.keyClick(window, Qt.Key.Key_V)
+    moved = window.scene.pieces[1]
+    before = moved.rect
+    cx, cy = centre(moved)
+    drag(canvas, widget_point(window, cx, cy), widget_point(window, cx, cy) + QPoint(60, -40))
+    dx, dy = moved.rect[0] - before[0], moved.rect[1] - before[1]
+    assert dx == pytest.approx(60 / canvas.view_scale, abs=2) and dy == pytest.approx(
+        -40 / canvas.view_scale, abs=2
+    )
+
+    # Export the picture: SVG (vector art) and PNG.
+    svg, png = tmp_path / "picture.svg", tmp_path / "picture.png"
+    assert window.save_drawing(svg) and window.save_drawing(png)
+    text = svg.read_text()
+    assert "<image" not in text and text.count("<path") > 10
+    for label in labels:
+        fills = {f.lower() for f in re.findall(r'fill="(#[0-9A-Fa-f]{6})"', art.svg_bytes(label).decode())}
+        fills -= {"#ffffff", "#000000"}
+        assert not fills or any(f in text.lower() for f in fills), f"{label}'s colours are not in the SVG"
+    image = QImage(str(png))
+    frame = _frame([], window.scene.pieces)
+    assert image.width() == round(frame.width()) and image.height() == round(frame.height())
+    for piece in window.scene.pieces:
+        x, y, w, h = piece.rect
+        ink = sum(
+            1
+            for j in range(8)
+            for i in range(8)
+            if image.pixelColor(
+                round(x - frame.x() + (i + 0.5) * w / 8), round(y - frame.y() + (j + 0.5) * h / 8)
+            ).lightness()
+            < 200
+        )
+        assert ink >= 3, f"{piece.label} is missing from the PNG"
+
+    # Save, reopen in a new window, and find the same scene.
+    saved = tmp_path / "picture.inkscene"
+    assert window.save_drawing(saved)
+    other = make_window(qtbot, classifier, tmp_path / "other", art=art, references=references)
+    assert other.open_drawing(saved)
+    assert [(p.kind, p.label) for p in other.scene.pieces] == [(p.kind, p.label) for p in window.scene.pieces]
+    for got, want in zip(other.scene.pieces, window.scene.pieces, strict=True):
+        assert got.rect == pytest.approx(want.rect, abs=1e-3)
+        for a, b in zip(got.strokes, want.strokes, strict=True):
+            np.testing.assert_allclose(a.points, b.points, atol=1e-3)
+    assert other.canvas.grab().toImage().size() == other.canvas.size()
+
+    # Undo walks all of it back, one step at a time, through every state it passed.
+    count = window.undo_stack.count()
+    assert count == sum(len(r.strokes) for r in records) + 3 + 1  # strokes, three accepts, the move
+    for index in range(count - 1, -1, -1):
+        window.undo_stack.undo()
+        assert snapshot(window) == states[index], f"undo to step {index} did not restore it"
+    assert len(window.scene) == 0 and len(window.document) == 0

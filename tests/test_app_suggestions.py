@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 from inkling.desktop.suggestions import SuggestionEngine
-from test_app_support import draw, draw_stroke, fit_to_widget, make_window, settle, test_drawings
+from test_app_support import draw_stroke, fit_to_widget, make_window, settle, test_drawings
 
 
 @pytest.fixture(scope="module")
@@ -124,12 +124,9 @@ def test_results_of_a_replaced_model_are_dropped(qtbot, classifier):
 def test_log_predictions_prints_one_json_line_per_update(qtbot, classifier, tmp_path, capsys):
     window = make_window(qtbot, classifier, tmp_path, log_predictions=True)
     capsys.readouterr()
-    draw(
-        window.canvas,
-        [np.array([[100, 100], [200, 150], [300, 100]]), np.array([[100, 300], [300, 300]])],
-        fit=False,
-    )
-    settle(qtbot, window)
+    for stroke in ([[100, 100], [200, 150], [300, 100]], [[100, 300], [300, 300]]):
+        draw_stroke(window.canvas, np.array(stroke))
+        settle(qtbot, window)  # a person pauses between strokes; a busy machine answers from its worker
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     finals = [line for line in lines if line["final"]]
     assert [line["strokes"] for line in finals] == [1, 2]
