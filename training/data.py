@@ -257,7 +257,9 @@ def iterate_batches(
     order = np.arange(len(index), dtype=np.int32 if len(index) < 2**31 else np.int64)
     if shuffle:
         np.random.default_rng(seed).shuffle(order)
-    order = order[rank::world]
+    # Every rank gets the same number of drawings (the last few of the shuffle wait for the next epoch):
+    # with one batch more on one rank, DistributedDataParallel would wait for the others forever.
+    order = order[: len(order) - len(order) % world][rank::world]
     q: queue.Queue = queue.Queue(maxsize=prefetch)
     stop = threading.Event()
 
