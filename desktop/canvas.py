@@ -113,6 +113,7 @@ class Canvas(QGraphicsView):
         self._stroke_items: dict[int, tuple[Stroke, QGraphicsPathItem]] = {}
         self._piece_items: dict[int, PieceItem] = {}
         self._hover: QPointF | None = None
+        self._pieces_extent = QRectF()  # all pieces' union, kept so that a stroke's end need not recompute it
 
         self.setFrameShape(QFrame.Shape.NoFrame)  # the viewport is the whole widget: same coordinates
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -200,8 +201,8 @@ class Canvas(QGraphicsView):
             x0, y0, x1, y1 = box
             pad = MAX_PEN_WIDTH / 2
             rect = QRectF(x0 - pad, y0 - pad, x1 - x0 + 2 * pad, y1 - y0 + 2 * pad)
-        for piece in self.scene_model.pieces:
-            rect = rect.united(piece.qrect) if not rect.isNull() else piece.qrect
+        if not self._pieces_extent.isNull():
+            rect = rect.united(self._pieces_extent) if not rect.isNull() else QRectF(self._pieces_extent)
         return None if rect.isNull() else rect
 
     def _update_view(self) -> None:
@@ -220,6 +221,8 @@ class Canvas(QGraphicsView):
             room = np.array([w / 2, h / 2])
             if (reach > room).any():  # it does not fit at 1:1: shrink it, with a margin around
                 scale = float((np.maximum(room - FIT_MARGIN, 1.0) / np.maximum(reach, 1e-6)).min())
+                # A drawing opened from a file may reach near the float range: never a zero scale.
+                scale = max(scale, 1e-12)
         # The scene rectangle is exactly what the widget shows, so the view never scrolls.
         self.setTransform(QTransform.fromScale(scale, scale))
         self.setSceneRect(
@@ -256,13 +259,16 @@ class Canvas(QGraphicsView):
             if live.get(key) is not item.piece:
                 self.graphics.removeItem(item)
                 del self._piece_items[key]
+        extent = QRectF()
         for i, piece in enumerate(pieces):
+            extent = extent.united(piece.qrect) if not extent.isNull() else piece.qrect
             item = self._piece_items.get(id(piece))
             if item is None:
                 item = self._piece_items[id(piece)] = PieceItem(piece, self.pieces)
                 self.graphics.addItem(item)
             item.show_rect(piece.rect)
             item.setZValue(i)
+        self._pieces_extent = extent
         if not self.drawing:
             self._update_view()
         self.viewport().update()

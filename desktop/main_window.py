@@ -330,7 +330,7 @@ class MainWindow(QMainWindow):
         self.document.changed.connect(self._update_actions)
         self.scene.changed.connect(self._update_actions)
         self.canvas.selectionChanged.connect(self._update_actions)
-        self.engine.predicted.connect(lambda _p: self._update_actions())
+        self.engine.predicted.connect(lambda _p: self._update_accept())
         self.panel.thresholdChanged.connect(self._threshold_changed)
 
     # --- suggestions ------------------------------------------------------------------------------
@@ -367,10 +367,13 @@ class MainWindow(QMainWindow):
 
     # --- editing ----------------------------------------------------------------------------------
 
+    def _update_accept(self) -> None:
+        self.accept_action.setEnabled(len(self.document) > 0 and self.panel.top_choice is not None)
+
     def _update_actions(self) -> None:
         doodle, pieces = len(self.document) > 0, len(self.scene) > 0
         selected = bool(self.canvas.selected_pieces()) if pieces else False
-        self.accept_action.setEnabled(doodle and self.panel.top_choice is not None)
+        self._update_accept()
         self.new_object_action.setEnabled(doodle)
         self.clear_action.setEnabled(doodle or pieces)
         self.select_all_action.setEnabled(pieces)

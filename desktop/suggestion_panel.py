@@ -67,10 +67,7 @@ class SuggestionPanel(QWidget):
         layout.addWidget(self.caption)
         for _ in range(TOP):
             button = QPushButton()
-            policy = button.sizePolicy()
-            policy.setRetainSizeWhenHidden(True)  # the panel keeps its size: the canvas never jumps
-            button.setSizePolicy(policy)
-            button.setVisible(False)
+            self._blank_row(button)  # always there, blank when unlisted: the panel never changes size
             button.setStyleSheet("text-align: left; padding: 4px 10px;")
             button.setIconSize(QSize(PICTURE, PICTURE))
             button.setIcon(QIcon(self._blank))
@@ -135,7 +132,8 @@ class SuggestionPanel(QWidget):
             self.caption.setText("Not sure yet. Best guesses so far:")
         for i, button in enumerate(self.buttons):
             if i >= self.shown:
-                button.setVisible(False)
+                if button.property("label") is not None:
+                    self._blank_row(button)
                 continue
             label, p = self.labels[i], self.probabilities[i]
             button.setText(f"{label}   {p * 100:.0f}%")
@@ -155,8 +153,23 @@ class SuggestionPanel(QWidget):
                 font = button.font()
                 font.setBold(bold)
                 button.setFont(font)
-            if button.isHidden():
-                button.setVisible(True)
+            if button.isFlat():
+                button.setFlat(False)
+
+    def _blank_row(self, button: QPushButton) -> None:
+        """An unlisted row: flat, empty and disabled, so nothing shows (cheaper than hiding it and showing
+        it again, which this would otherwise do after most strokes)."""
+        button.setProperty("label", None)
+        button.setText("")
+        button.setIcon(QIcon(self._blank))
+        button.setToolTip("")
+        button.setEnabled(False)
+        button.setFlat(True)
+
+    @property
+    def rows(self) -> list[QPushButton]:
+        """The listed rows, best first."""
+        return self.buttons[: self.shown]
 
     def _load_pictures(self) -> None:
         for button in self.buttons:

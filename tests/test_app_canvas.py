@@ -172,9 +172,10 @@ def test_suggestions_without_a_picture_are_disabled_with_a_tooltip(qtbot, classi
     window = make_window(qtbot, classifier, tmp_path, art=empty_art())  # no art, no reference drawings
     draw(window.canvas, [np.array([[200, 200], [400, 220], [300, 400], [200, 200]])], fit=False)
     settle(qtbot, window)
-    shown = [b for b in window.panel.buttons if b.isVisible()]
+    shown = window.panel.rows
     assert 1 <= len(shown) == window.panel.shown <= 5
     assert all(not b.isEnabled() and "No picture" in b.toolTip() for b in shown)
+    assert all(b.text() == "" and b.isFlat() for b in window.panel.buttons[len(shown) :])  # nothing shows
     assert window.panel.top_choice is None and not window.accept_top()
 
 

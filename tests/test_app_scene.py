@@ -55,11 +55,19 @@ def place(window, qtbot, offset=(0, 0)):
     draw(window.canvas, [SQUARE + np.array(offset)], fit=False)
     settle(qtbot, window)
     label = window.panel.top_choice
-    QTest.keyClick(window, Qt.Key.Key_Return)
+    press(qtbot, window, Qt.Key.Key_Return)
     assert len(window.scene) == before + 1 and len(window.document) == 0
     piece = window.scene.pieces[-1]
     assert piece.kind == ART and piece.label == label
     return piece
+
+
+def press(qtbot, window, key, modifiers=NO_MOD) -> None:
+    """A key press as the person makes it: to the active window (shortcuts work in the active one only;
+    a window shown just after another closed may become active a moment later)."""
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=3000)
+    QTest.keyClick(window, key, modifiers)
 
 
 def widget_point(window, x, y) -> QPoint:
@@ -86,8 +94,8 @@ def test_return_accepts_the_top_suggestion_and_the_next_stroke_starts_a_new_dood
     settle(qtbot, window)
     assert window.engine.last.n_strokes == 1  # not the first object's strokes as well
     assert len(first.strokes) == 1  # the accepted piece keeps its own doodle
-    QTest.keyClick(window, Qt.Key.Key_Z, CTRL)
-    QTest.keyClick(window, Qt.Key.Key_Z, CTRL)
+    press(qtbot, window, Qt.Key.Key_Z, CTRL)
+    press(qtbot, window, Qt.Key.Key_Z, CTRL)
     assert len(window.scene) == 0 and len(window.document) == 1  # back to the first doodle
 
 
@@ -111,7 +119,7 @@ def test_art_is_fitted_by_its_picture_not_its_margins(qtbot, classifier, tmp_pat
 def test_select_move_resize_with_the_mouse_and_undo(window, qtbot):
     piece = place(window, qtbot)
     canvas = window.canvas
-    QTest.keyClick(window, Qt.Key.Key_V)  # the select tool
+    press(qtbot, window, Qt.Key.Key_V)  # the select tool
     assert canvas.tool == SELECT_TOOL
     before = piece.rect
     cx, cy = centre(piece)
@@ -146,9 +154,9 @@ def test_wheel_and_keys_scale_the_selection(window, qtbot):
     piece = place(window, qtbot)
     window.select_all()
     w = piece.rect[2]
-    QTest.keyClick(window, Qt.Key.Key_Plus)
+    press(qtbot, window, Qt.Key.Key_Plus)
     assert piece.rect[2] == pytest.approx(w * 1.1)
-    QTest.keyClick(window, Qt.Key.Key_Minus)
+    press(qtbot, window, Qt.Key.Key_Minus)
     assert piece.rect[2] == pytest.approx(w)
     c = centre(piece)
     assert window.canvas.scale_selection(2.0)
@@ -161,22 +169,22 @@ def test_delete_restack_and_rubber_band_selection(window, qtbot):
     a = place(window, qtbot)
     b = place(window, qtbot, offset=(40, 40))  # overlaps a, on top of it
     canvas = window.canvas
-    QTest.keyClick(window, Qt.Key.Key_V)
+    press(qtbot, window, Qt.Key.Key_V)
     # Clicking the overlap picks the topmost piece.
     ax, ay, aw, ah = a.rect
     QTest.mouseClick(canvas, LEFT, NO_MOD, widget_point(window, ax + aw - 5, ay + ah - 5))
     assert canvas.selected_pieces() == [b]
-    QTest.keyClick(window, Qt.Key.Key_BracketLeft, CTRL)  # send backward
+    press(qtbot, window, Qt.Key.Key_BracketLeft, CTRL)  # send backward
     assert window.scene.pieces == [b, a]
     assert canvas.item_for(b).zValue() < canvas.item_for(a).zValue()
-    QTest.keyClick(window, Qt.Key.Key_BracketRight, CTRL)  # bring forward
+    press(qtbot, window, Qt.Key.Key_BracketRight, CTRL)  # bring forward
     assert window.scene.pieces == [a, b]
     window.undo_action.trigger()
     assert window.scene.pieces == [b, a]
     # A rubber band over both selects both; Delete removes them in one undo step.
     drag(canvas, QPoint(5, 5), QPoint(canvas.width() - 5, canvas.height() - 5))
     assert canvas.selected_pieces() == [b, a]
-    QTest.keyClick(window, Qt.Key.Key_Delete)
+    press(qtbot, window, Qt.Key.Key_Delete)
     assert len(window.scene) == 0
     window.undo_action.trigger()
     assert window.scene.pieces == [b, a]
@@ -186,7 +194,7 @@ def test_new_object_keeps_ink_and_pen_colour_recolours_it_undoably(window, qtbot
     window.set_pen_color("#1e88e5")
     draw(window.canvas, [np.array([[100, 100], [180, 150]])], fit=False)
     assert window.document.strokes[0].color == "#1e88e5"
-    QTest.keyClick(window, Qt.Key.Key_N)  # New object: the doodle stays as drawn
+    press(qtbot, window, Qt.Key.Key_N)  # New object: the doodle stays as drawn
     (piece,) = window.scene.pieces
     assert piece.kind == INK and piece.label is None and len(window.document) == 0
     window.select_all()
@@ -423,13 +431,13 @@ def test_three_real_drawings_become_a_picture_that_saves_reopens_and_undoes(
         settle(qtbot, window)
         assert window.engine.last.n_strokes == len(record.strokes)  # the new doodle alone
         assert window.panel.top_choice == record.word  # recognized beside the art already placed
-        QTest.keyClick(window, Qt.Key.Key_Return)
+        press(qtbot, window, Qt.Key.Key_Return)
         assert len(window.document) == 0
     assert [p.label for p in window.scene.pieces] == labels
     assert all(len(p.strokes) == len(r.strokes) for p, r in zip(window.scene.pieces, records, strict=True))
 
     # Move the second piece with the select tool.
-    QTest.keyClick(window, Qt.Key.Key_V)
+    press(qtbot, window, Qt.Key.Key_V)
     moved = window.scene.pieces[1]
     before = moved.rect
     cx, cy = centre(moved)
@@ -483,3 +491,14 @@ def test_three_real_drawings_become_a_picture_that_saves_reopens_and_undoes(
         window.undo_stack.undo()
         assert snapshot(window) == states[index], f"undo to step {index} did not restore it"
     assert len(window.scene) == 0 and len(window.document) == 0
+
+
+def test_only_guesses_that_matter_are_listed():
+    from inkling.desktop.suggestion_panel import listed
+
+    assert listed([0.97, 0.02, 0.005, 0.003, 0.002]) == 1  # the top one covers almost everything
+    assert listed([0.4, 0.3, 0.1, 0.05, 0.03]) == 5
+    assert listed([0.6, 0.3, 0.004, 0.003, 0.002]) == 2  # never a row that would read "0%"
+    assert listed([0.9, 0.05, 0.03, 0.01, 0.01]) == 2  # 3% beside a 90% guess does not matter
+    assert listed([0.02, 0.02, 0.02, 0.02, 0.02]) == 5
+    assert listed([]) == 0
