@@ -46,6 +46,7 @@ def main(argv=None) -> int:
         line = {
             "ready_ms": round((time.perf_counter() - started) * 1000, 1),
             "cpu_ms": round(time.process_time() * 1000, 1),
+            "main_thread_cpu_ms": round(time.thread_time() * 1000, 1),
             "shown": window.isVisible(),
         }
         print(json.dumps(line), flush=True)

@@ -148,11 +148,24 @@ def load_model(path: str | os.PathLike, **kwargs) -> Classifier:
     path = Path(path)
     if not path.exists():
         raise ModelError(f"model file not found: {path}")
-    from . import classset
+    if _maybe_zip(path):  # only then can it be a class set: the app starts without importing model.classset
+        from . import classset
 
-    if classset.is_classset(path):
-        return classset.load_classset(path, **kwargs)
+        if classset.is_classset(path):
+            return classset.load_classset(path, **kwargs)
     return Classifier(path, **kwargs)
+
+
+def _maybe_zip(path: Path) -> bool:
+    """A zip signature at the start or a zip directory at the end (as model.classset.is_classset asks)."""
+    import zipfile
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError:
+        return False
+    return head.startswith(b"PK") or zipfile.is_zipfile(path)
 
 
 def default_model_path() -> Path:
