@@ -116,6 +116,21 @@ def test_art_is_fitted_by_its_picture_not_its_margins(qtbot, classifier, tmp_pat
         assert image.pixelColor(widget_point(window, x + fx * w, y + fy * h)).green() < 130
 
 
+def test_the_network_and_the_prediction_log_see_the_current_doodle_only(qtbot, classifier, tmp_path, capsys):
+    from inkling.model.raster import rasterize
+
+    art = art_library(tmp_path / "art", classifier.classes)
+    window = make_window(qtbot, classifier, tmp_path, art=art, log_predictions=True)
+    place(window, qtbot)
+    assert not window.network_view.image.any()  # accepted: the network sees an empty doodle
+    capsys.readouterr()
+    draw(window.canvas, [np.array([[520, 120], [600, 180], [540, 260]])], fit=False)
+    settle(qtbot, window)
+    np.testing.assert_array_equal(window.network_view.image, rasterize(window.canvas.live_strokes()))
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines and lines[-1]["final"] and lines[-1]["strokes"] == 1
+
+
 def test_select_move_resize_with_the_mouse_and_undo(window, qtbot):
     piece = place(window, qtbot)
     canvas = window.canvas
