@@ -71,10 +71,11 @@ def classify_ndjson(path: Path, reporter: Reporter) -> None:
 
     indices: list[int] = []
     images: list[np.ndarray] = []
-    bad = 0
+    bad = lines = 0
     try:
         for lineno, text in iter_lines(path):
             index = lineno - 1
+            lines += 1
             try:
                 if isinstance(text, StrokeFormatError):
                     raise text
@@ -95,6 +96,9 @@ def classify_ndjson(path: Path, reporter: Reporter) -> None:
                 indices, images = [], []
     except OSError as exc:
         reporter.error(f"cannot read {path}: {exc.strerror or exc}")
+    else:
+        if not lines:
+            reporter.error(f"{path}: holds no drawings (the file is empty)")
     if bad > MAX_LINE_ERRORS:
         reporter.error(f"{path}: {bad - MAX_LINE_ERRORS} more bad line(s) not shown ({bad} in all)")
     if indices:

@@ -16,16 +16,21 @@ from inkling.model.strokes import (
     StrokeFormatError,
     atomic_write_bytes,
     iter_ndjson,
+    normalize,
     write_ndjson,
 )
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSize
 from PySide6.QtGui import QImage, QPainter, QTransform
 
-from .drawing import Stroke, bounding_box, with_times
+from .drawing import Stroke, bounding_box, fit_into, with_times
 from .ink import BACKGROUND, MAX_PEN_WIDTH, paint_strokes
 
 MARGIN = 16.0  # canvas units of white around an exported picture
 FORMATS = {".png": "PNG image", ".svg": "SVG drawing", ".ndjson": "Quick, Draw! drawing"}
+
+
+MAX_CANVAS_COORDINATE = 1e7  # canvas units; an opened drawing beyond this is fitted into OPENED_FAR_BOX
+OPENED_FAR_BOX = (150.0, 50.0, 650.0, 550.0)  # around the page centre (400, 300)
 
 
 class EmptyDrawingError(ValueError):
@@ -115,7 +120,12 @@ def open_ndjson(path: str | os.PathLike) -> list[Stroke]:
         if not record.strokes:
             raise StrokeFormatError("the drawing has no strokes", path)
         arrays = record.strokes
-        if not record.has_time or any(s.shape[1] != 3 for s in arrays):
+        if max(float(np.abs(s[:, :2]).max()) for s in arrays) > MAX_CANVAS_COORDINATE:
+            # Far off any canvas (a file's coordinates may reach near the float range): fitted into
+            # the page, where its pen travel and times stay finite. Recognition does not see the
+            # drawing's scale, so its suggestions are the same.
+            arrays = fit_into(normalize(arrays), OPENED_FAR_BOX)
+        elif not record.has_time or any(s.shape[1] != 3 for s in arrays):
             arrays = with_times([np.asarray(s)[:, :2] for s in arrays])
         return [Stroke(a) for a in arrays]
     raise StrokeFormatError("the file holds no drawing", path)

@@ -22,7 +22,9 @@ No display is needed: QImage reads files without a QGuiApplication.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 
 import numpy as np
 from inkling.model.raster import LINE_WIDTH, SIDE, TOTAL
@@ -48,6 +50,20 @@ def _too_big(path, width: int, height: int) -> ImageInputError:
     )
 
 
+@contextlib.contextmanager
+def _decoder_messages() -> Iterator[list[str]]:
+    """Collect Qt's messages while a picture is decoded (libpng's and libjpeg's complaints), so that
+    they join the one message the person sees instead of being printed on their own."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    messages: list[str] = []
+    previous = qInstallMessageHandler(lambda _mode, _context, message: messages.append(message))
+    try:
+        yield messages
+    finally:
+        qInstallMessageHandler(previous)
+
+
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """The picture as grey levels (H, W) float32 in [0, 255], transparency flattened onto white.
 
@@ -63,15 +79,18 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     if size > MAX_FILE_BYTES:
         raise ImageInputError(f"{path}: {size / 2**20:.0f} MB is too large for a picture of a drawing")
     reader = QImageReader(str(path))
-    header = reader.size()  # from the header, nothing decoded yet; invalid when the format cannot tell
-    if header.isValid() and header.width() * header.height() > MAX_PIXELS:
-        raise _too_big(path, header.width(), header.height())
-    # Qt's own allocation limit (256 MB by default) backs this up for formats whose header does not
-    # give the size.
-    image = reader.read()
+    with _decoder_messages() as messages:
+        header = reader.size()  # from the header, nothing decoded yet; invalid when the format cannot tell
+        if header.isValid() and header.width() * header.height() > MAX_PIXELS:
+            raise _too_big(path, header.width(), header.height())
+        # Qt's own allocation limit (256 MB by default) backs this up for formats whose header does
+        # not give the size.
+        image = reader.read()
     if image.isNull():
-        why = reader.errorString()
+        why = "; ".join(dict.fromkeys([reader.errorString(), *messages][:3]))
         raise ImageInputError(f"{path}: not an image Inkling can read" + (f" ({why})" if why else ""))
+    if any("premature end" in m for m in messages):  # libjpeg fills a cut-off JPEG with grey
+        raise ImageInputError(f"{path}: the picture is cut short (a damaged or truncated file)")
     if image.width() * image.height() > MAX_PIXELS:
         raise _too_big(path, image.width(), image.height())
     image = image.convertToFormat(QImage.Format.Format_RGBA8888)

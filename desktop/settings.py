@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 
 from PySide6.QtCore import QByteArray, QSettings
@@ -26,7 +27,9 @@ class AppSettings:
     def threshold(self) -> float:
         try:
             value = float(self._get("suggestions/threshold", DEFAULT_THRESHOLD))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
+            return DEFAULT_THRESHOLD
+        if math.isnan(value):  # "nan" in a hand-edited settings file
             return DEFAULT_THRESHOLD
         return min(max(value, 0.0), 1.0)
 

@@ -41,12 +41,13 @@ from pathlib import Path
 import numpy as np
 
 from .contract import ModelError
-from .fewshot import FitOptions, embed_drawings, fit_head
+from .fewshot import ClassQuality, FitOptions, embed_examples, fit_head, leave_one_out, variants_for
 from .strokes import (
     DrawingRecord,
     StrokeFormatError,
     as_strokes,
     atomic_write_bytes,
+    normalize,
     parse_ndjson_line,
     record_to_json,
     strokes_from_google,
@@ -60,16 +61,18 @@ BASE = "base.onnx"
 HEAD = "head.npz"
 EXAMPLES_DIR = "examples/"
 
-MIN_EXAMPLES = 1
-RECOMMENDED_EXAMPLES = 5  # fewer still work, but recognise new drawings less reliably
+MIN_EXAMPLES = 1  # one drawing makes a usable class (its re-drawings give it some spread)
+RECOMMENDED_EXAMPLES = 5  # fewer work, but recognise other people's drawings less reliably
 MAX_NAME_LENGTH = 64
-# Jittered re-renderings of each example, added to the fit (3 cost more time and gained nothing).
-AUGMENT_COPIES = 1
+# Re-drawings of each example added to the fit: None picks them by class size (fewshot.variants_for).
+AUGMENT_COPIES: int | None = None
+MAX_COPIES = 16  # what a file may ask for
 # What a class-set file may unpack to, checked before reading (a zip bomb declares its sizes). The
 # default model's set with ten taught classes is about 3 MB.
 MAX_MEMBERS = 10_000
 MAX_MEMBER_BYTES = {MANIFEST: 8 * 2**20, HEAD: 256 * 2**20}
 MAX_EXAMPLES_BYTES = 64 * 2**20  # one class's example drawings
+MAX_COORDINATE = 1e9  # example coordinates beyond this are rescaled (see _clean_drawings)
 MAX_FIT_STEPS = 10_000  # a saved option beyond this is not honoured (the default is 150)
 
 
@@ -128,6 +131,13 @@ def _clean_drawings(name: str, drawings: Sequence) -> list[list[np.ndarray]]:
             strokes = as_strokes(strokes)
         except ValueError as exc:
             raise ValueError(f"example {i + 1} of {name!r} is not a drawing: {exc}") from None
+        if strokes and max(float(np.abs(s[:, :2]).max()) for s in strokes) > MAX_COORDINATE:
+            # Far beyond any canvas (a file's drawing near the float range): into Google's 0..255
+            # frame, which recognition does not see (it normalizes), so that re-drawing it for the
+            # fit cannot overflow. Times are kept.
+            strokes = [
+                np.column_stack([xy, s[:, 2:]]) for xy, s in zip(normalize(strokes), strokes, strict=True)
+            ]
         if strokes:  # an empty drawing teaches nothing
             # exactly as the class-set file will hold it, so that a reloaded set refits to the same head
             out.append(strokes_from_google(strokes_to_google(strokes)))
@@ -141,7 +151,9 @@ class ClassSet:
 
     ``examples`` maps each new class name to its drawings (lists of (n, 2|3) stroke arrays), in
     column order. The head is refitted from the examples on every change, so it is always a pure
-    function of (base model, examples, fit options).
+    function of (base model, examples, fit options). ``copies``: re-drawings of each example in the fit
+    (None: by class size). ``embedding_cache``: a dict the caller keeps across class sets on one base
+    model, so that a drawing is rendered and embedded once (the app refits after every drawing).
     """
 
     def __init__(
@@ -151,17 +163,18 @@ class ClassSet:
         *,
         base_name: str = BASE,
         options: FitOptions | None = None,
-        copies: int = AUGMENT_COPIES,
+        copies: int | None = AUGMENT_COPIES,
         base_classifier=None,
+        embedding_cache: dict | None = None,
         _head: tuple[np.ndarray, np.ndarray] | None = None,
         _info: dict | None = None,
     ):
         self.base_bytes = bytes(base_bytes)
         self.base_name = base_name
         self.options = options or FitOptions()
-        self.copies = int(copies)
+        self.copies = None if copies is None else int(copies)
         self._base = base_classifier
-        self._embeddings: dict[str, np.ndarray] = {}  # class -> embeddings of its examples (+ copies)
+        self._cache = {} if embedding_cache is None else embedding_cache  # drawing -> its embeddings
         self.examples: dict[str, list[list[np.ndarray]]] = {}
         self.fit_info: dict = dict((_info or {}).get("fit", {}))
         self.created: dict = dict((_info or {}).get("created", {}))
@@ -227,7 +240,6 @@ class ClassSet:
             raise KeyError(f"{name!r} is not a taught class (taught: {self.new_classes})")
         old = self.examples[name]
         self.examples[name] = old + _clean_drawings(name, drawings)
-        self._embeddings.pop(name, None)
         try:
             self.refit()
         except BaseException:
@@ -240,7 +252,6 @@ class ClassSet:
         if len(self.examples) == 1:
             raise ValueError("a class set needs at least one taught class: keep the base model instead")
         del self.examples[name]
-        self._embeddings.pop(name, None)
         self.refit()
 
     def rename_class(self, old: str, new: str) -> str:
@@ -250,23 +261,53 @@ class ClassSet:
             raise KeyError(f"{old!r} is not a taught class (taught: {self.new_classes})")
         clean = check_class_name(new, [c for c in self.classes if c != old])
         self.examples = {(clean if k == old else k): v for k, v in self.examples.items()}
-        if old in self._embeddings:
-            self._embeddings[clean] = self._embeddings.pop(old)
+        quality = self.fit_info.get("quality")
+        if isinstance(quality, dict):
+            quality = {(clean if k == old else k): v for k, v in quality.items()}
+            for q in quality.values():
+                if isinstance(q, dict) and isinstance(q.get("confused_with"), dict):
+                    q["confused_with"] = {
+                        (clean if k == old else k): v for k, v in q["confused_with"].items()
+                    }
+            self.fit_info["quality"] = quality
         return clean
+
+    def variants(self, name: str) -> int:
+        """Re-drawings of each example of taught class ``name`` in the fit."""
+        return variants_for(len(self.examples[name])) if self.copies is None else self.copies
+
+    @property
+    def quality(self) -> dict[str, ClassQuality]:
+        """How well each taught class is learned: leave-one-out over its own examples (see
+        fewshot.leave_one_out), as of the last fit. Empty for a set saved before this was measured."""
+        saved = self.fit_info.get("quality")
+        out = {}
+        for name in self.new_classes:
+            q = ClassQuality.from_json(saved.get(name)) if isinstance(saved, dict) else None
+            if q is not None:
+                out[name] = q
+        return out
 
     def refit(self) -> None:
         """Fit the head to the current examples (embedding the classes not embedded yet)."""
         if not self.examples:
             raise ValueError("nothing to teach: give at least one new class")
         meta = self.base.meta
-        xs, ys = [], []
-        for c, name in enumerate(self.examples):
-            if name not in self._embeddings:
-                self._embeddings[name] = embed_drawings(
-                    self.base, self.examples[name], copies=self.copies, seed=self.options.seed
-                )
-            xs.append(self._embeddings[name])
-            ys.append(np.full(len(xs[-1]), c))
+        names = list(self.examples)
+        seed = self.options.seed
+        # one batch a variant count for every drawing not embedded yet (rendering and the network
+        # are most of a refit's time)
+        todo = [(d, self.variants(n)) for n in names for d in self.examples[n]]
+        for copies in sorted({c for _, c in todo}):
+            embed_examples(
+                self.base, [d for d, c in todo if c == copies], copies, seed=seed, cache=self._cache
+            )
+        per_example = [
+            embed_examples(self.base, self.examples[n], self.variants(n), seed=seed, cache=self._cache)
+            for n in names
+        ]
+        xs = [np.concatenate(p) for p in per_example]
+        ys = [np.full(len(x), c) for c, x in enumerate(xs)]
         try:
             base_x = meta.base_embeddings["embedding"]
             base_y = meta.base_embeddings["label"]
@@ -277,11 +318,14 @@ class ClassSet:
             W0, b0, base_x, base_y, np.concatenate(xs), np.concatenate(ys), len(xs), self.options
         )
         self.W, self.b = result.W, result.b
+        quality = leave_one_out(self.W, self.b, self.classes, np.asarray(base_x, np.float32), per_example)
         self.fit_info = {
             "options": dataclasses.asdict(self.options),
-            "copies": self.copies,
+            "variants": "auto" if self.copies is None else self.copies,
             "seconds": round(result.seconds, 3),
+            "bias_shift": round(result.bias_shift, 5),
             "loss": [round(v, 5) for v in result.loss],
+            "quality": {name: q.to_json() for name, q in zip(names, quality, strict=True)},
         }
 
     # --- the file ------------------------------------------------------------------------------------
@@ -337,8 +381,12 @@ class ClassSet:
         bundle = _read_bundle(path, with_examples=True)
         fit = _dict(bundle.manifest.get("fit"))
         options = _options_from(fit.get("options"))
-        saved_copies = fit.get("copies")
-        if not (isinstance(saved_copies, int) and 0 <= saved_copies <= 16):
+        # "variants": an int, or "auto" (by class size). Sets saved before that (with "copies") are
+        # refitted, when edited, with the current rule.
+        saved_copies = fit.get("variants")
+        if not (isinstance(saved_copies, int) and not isinstance(saved_copies, bool)):
+            saved_copies = AUGMENT_COPIES
+        elif not 0 <= saved_copies <= MAX_COPIES:
             saved_copies = AUGMENT_COPIES
         base_name = _dict(_dict(bundle.manifest.get("created")).get("base_model")).get("file")
         info = dict(bundle.manifest, fit=fit, created=_dict(bundle.manifest.get("created")))
@@ -364,7 +412,7 @@ def teach(
     examples: Mapping[str, Sequence],
     *,
     options: FitOptions | None = None,
-    copies: int = AUGMENT_COPIES,
+    copies: int | None = AUGMENT_COPIES,
 ) -> ClassSet:
     """Teach a base model new classes from example drawings: ``{class name: [drawing, ...]}``.
 
@@ -387,7 +435,6 @@ def teach(
             clean = check_class_name(name, cs.classes)
             cs.examples[clean] = _clean_drawings(clean, drawings)
         cs.options, cs.copies = options or cs.options, copies
-        cs._embeddings.clear()
         cs.refit()
         return cs
     try:

@@ -31,6 +31,7 @@ TOTAL = BOX + 2 * PADDING + LINE_WIDTH  # 304 units mapped onto SIDE pixels
 SCALE = SIDE / TOTAL
 RADIUS_PX = LINE_WIDTH / 2 * SCALE
 SUPERSAMPLE = 4
+_RDP_BUDGET_PER_POINT, _RDP_BUDGET_BASE = 30, 100_000  # distance tests (see rdp_keep)
 _CHUNK = 4096  # pieces rendered at once
 _STROKE_GROUP = 64  # strokes rendered at once
 _PIECE_PX = 1.5  # long segments are cut into pieces this long so that every piece fits one small window
@@ -57,8 +58,14 @@ def rdp_keep(pts: np.ndarray, starts: np.ndarray, epsilon: float = RDP_EPSILON) 
 
     Plain Python on lists: a drawing has a few hundred points, and per-call overhead would dominate
     numpy here (measured: about 5x slower, even vectorized over all strokes at once).
+
+    RDP costs n log n distance tests on a drawing, but n² on a pathological one (a long zigzag whose
+    every point is kept); past a budget no real drawing comes near, it keeps every point instead, so
+    that no input takes more than a second or so (the rendering barely differs: RDP only drops points
+    within ``epsilon`` of the line, a fifth of a pixel).
     """
     n = len(pts)
+    budget = _RDP_BUDGET_PER_POINT * n + _RDP_BUDGET_BASE
     xs, ys = pts[:, 0].tolist(), pts[:, 1].tolist()
     keep = [False] * n
     bounds = [*starts.tolist(), n]
@@ -69,6 +76,9 @@ def rdp_keep(pts: np.ndarray, starts: np.ndarray, epsilon: float = RDP_EPSILON) 
             a, b = stack.pop()
             if b - a < 2:
                 continue
+            budget -= b - a - 1
+            if budget < 0:
+                return np.ones(n, dtype=bool)
             px, py = xs[a], ys[a]
             dx, dy = xs[b] - px, ys[b] - py
             norm = math.hypot(dx, dy)

@@ -130,7 +130,8 @@ def strokes_to_google(strokes: Sequence[Stroke], *, integer: bool = False) -> li
         if integer:
             out.append([[int(round(v)) for v in c] for c in cols[:2]])
         else:
-            out.append([[float(round(v, 3)) for v in c] for c in cols])
+            # Python's round, not numpy's: numpy's scales by 1000 first, which overflows near the float range
+            out.append([[round(float(v), 3) for v in c] for c in cols])
     return out
 
 
@@ -284,7 +285,11 @@ def normalize(strokes: Sequence[Stroke]) -> Strokes:
         return []
     allpts = np.concatenate(xy)
     lo = allpts.min(axis=0)
-    span = float((allpts.max(axis=0) - lo).max())
+    with np.errstate(over="ignore"):
+        span = float((allpts.max(axis=0) - lo).max())
+    if not math.isfinite(span):  # an extent beyond the float range: halving is exact and brings it back
+        xy, lo = [s * 0.5 for s in xy], lo * 0.5
+        span = float((np.concatenate(xy).max(axis=0) - lo).max())
     if span == 0:
         return [s - lo for s in xy]
     return [(s - lo) / span * SIMPLIFIED_SIDE for s in xy]  # dividing first cannot overflow
