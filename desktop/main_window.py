@@ -330,7 +330,8 @@ class MainWindow(QMainWindow):
         self.document.changed.connect(self._update_actions)
         self.scene.changed.connect(self._update_actions)
         self.canvas.selectionChanged.connect(self._update_actions)
-        self.engine.predicted.connect(lambda _p: self._update_accept())
+        self.undo_stack.cleanChanged.connect(self._clean_changed)
+        self.engine.predicted.connect(self._update_accept)
         self.panel.thresholdChanged.connect(self._threshold_changed)
 
     # --- suggestions ------------------------------------------------------------------------------
@@ -367,7 +368,10 @@ class MainWindow(QMainWindow):
 
     # --- editing ----------------------------------------------------------------------------------
 
-    def _update_accept(self) -> None:
+    def _clean_changed(self, clean: bool) -> None:
+        self.setWindowModified(not clean)
+
+    def _update_accept(self, _prediction=None) -> None:
         self.accept_action.setEnabled(len(self.document) > 0 and self.panel.top_choice is not None)
 
     def _update_actions(self) -> None:
@@ -528,6 +532,7 @@ class MainWindow(QMainWindow):
             )
         )
         self.scene_path = Path(path)
+        self.undo_stack.setClean()
         self._update_title()
         return True
 
@@ -538,6 +543,7 @@ class MainWindow(QMainWindow):
             if suffix == scene_file.SUFFIX:
                 scene_file.write_scene(path, scene_file.SceneData(self.scene.pieces, self.document.strokes))
                 self.scene_path = Path(path)
+                self.undo_stack.setClean()
                 self._update_title()
             elif suffix in (".ndjson", ".json", ".jsonl") and not len(self.document) and len(self.scene):
                 raise files.EmptyDrawingError(
@@ -600,7 +606,7 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         things = len(self.engine.classifier.classes)
-        scene = f"{self.scene_path.name} — " if self.scene_path else ""
+        scene = f"{self.scene_path.name}[*] — " if self.scene_path else "[*]"  # [*]: changed since saved
         self.setWindowTitle(f"Inkling — {scene}{self.classifier.path.name} ({things} things)")
 
     def about_text(self) -> str:

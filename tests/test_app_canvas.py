@@ -231,3 +231,14 @@ def test_tablet_less_touch_input_draws(window):
     QTest.touchEvent(window.canvas, device).release(0, QPoint(200, 180)).commit()
     assert len(window.document) == 1
     assert len(window.document.strokes[0].points) >= 3
+
+
+def test_input_at_the_viewport_draws_like_input_at_the_canvas(window):
+    # A real window delivers the mouse to the graphics view's viewport; tests send it to the canvas.
+    # Both are handled alike, at the same coordinates (the canvas has no frame around its viewport).
+    canvas = window.canvas
+    assert canvas.viewport().geometry() == canvas.rect()
+    draw_stroke(canvas.viewport(), np.array([[100, 100], [150, 140], [220, 160]]))
+    draw_stroke(canvas, np.array([[100, 100], [150, 140], [220, 160]]))
+    first, second = window.document.strokes
+    np.testing.assert_allclose(first.xy, second.xy)

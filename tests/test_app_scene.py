@@ -246,7 +246,9 @@ def test_scene_file_round_trip_and_export(window, qtbot, tmp_path):
     place(window, qtbot, offset=(250, 60))
     draw(window.canvas, [np.array([[120, 420], [220, 460], [260, 400]])], fit=False)  # the doodle in progress
     saved = tmp_path / "picture.inkscene"
+    assert window.isWindowModified()
     assert window.save_drawing(saved)
+    assert not window.isWindowModified() and "picture.inkscene" in window.windowTitle()
     data = json.loads(saved.read_text())
     assert data["format"] == "inkling-scene" and data["version"] == 1
     assert [p["z"] for p in data["pieces"]] == [0, 1] and data["pieces"][0]["label"] == a.label
