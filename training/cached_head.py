@@ -1,0 +1,174 @@
+"""Train the embedding and classifier over cached trunk features: the CPU path of ``fit-mixed``.
+
+With every conv block frozen, a drawing's trunk features (the last block's pooled maps, what the embedding
+layer reads) never change, so each round of augmented variants goes through the trunk once and is cached;
+then the embedding and classifier take many passes over all the cached rounds, which on a CPU is a small
+fraction of the trunk's cost. The rounds are the "new variants every epoch" of the stroke drawings (one
+fresh stroke-space variant per sampled drawing per round) and fresh image augmentations of the bitmaps.
+Rounds are cached to ``RUN/cache/`` so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from inkling.model.strokes import atomic_write_text
+
+from .augment import augment
+from .metrics import classification_report
+
+
+@torch.inference_mode()
+def trunk_features(net, images: np.ndarray, *, batch: int = 512, augment_strength: float = 0.0) -> np.ndarray:
+    """The frozen trunk's features (N, D) as float16, optionally of augmented copies of the images."""
+    net.eval()
+    out = []
+    for i in range(0, len(images), batch):
+        x = torch.from_numpy(np.ascontiguousarray(images[i : i + batch])).float().div_(255.0).unsqueeze(1)
+        if augment_strength > 0:
+            x = augment(x, strength=augment_strength)
+        x = x.contiguous(memory_format=torch.channels_last)
+        out.append(net.features(x).flatten(1).to(torch.float16).numpy())
+    dim = net.embed[2].in_features
+    return np.concatenate(out) if out else np.zeros((0, dim), np.float16)
+
+
+def _head_logits(net, feats: np.ndarray, batch: int = 4096) -> np.ndarray:
+    net.eval()
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(feats), batch):
+            emb = net.embed(torch.from_numpy(feats[i : i + batch]).float())
+            out.append(net.classifier(emb).numpy())
+    return np.concatenate(out) if out else np.zeros((0, net.cfg.num_classes), np.float32)
+
+
+def _round(cfg, r: int, net, renderer, x_bm, y_bm, cache: Path, log) -> tuple[np.ndarray, np.ndarray]:
+    path = cache / f"round_{r:03d}.npz"
+    if path.exists():
+        with np.load(path) as z:
+            return z["features"], z["labels"]
+    t0 = time.perf_counter()
+    x_pool, y_pool = renderer.get(r)
+    if r + 1 < cfg.epochs:
+        renderer.request(r + 1)
+    waited = time.perf_counter() - t0
+    rng = np.random.default_rng([cfg.train_seed, r, 17])
+    n_bm = min(cfg.bitmaps_per_epoch, len(x_bm))
+    pick = np.sort(rng.choice(len(x_bm), n_bm, replace=False))
+    torch.manual_seed(cfg.train_seed * 1000 + r)
+    strength = cfg.bitmap_augment_strength if r > 0 else 0.0  # round 0: the bitmaps as they are
+    feats = np.concatenate(
+        [trunk_features(net, x_bm[pick], augment_strength=strength), trunk_features(net, x_pool)]
+    )
+    labels = np.concatenate([y_bm[pick], y_pool])
+    seconds = time.perf_counter() - t0
+    tmp = cache / f".round_{r:03d}.tmp.npz"
+    np.savez(tmp, features=feats, labels=labels)
+    tmp.replace(path)
+    log(
+        f"round {r + 1}/{cfg.epochs}: {len(labels)} drawings through the trunk ({n_bm} bitmaps, {len(y_pool)} "
+        f"stroke variants) in {seconds:.0f} s, {len(labels) / max(seconds - waited, 1e-9):.0f} images/s "
+        f"(waited {waited:.0f} s for renders)"
+    )
+    return feats, labels
+
+
+def fit_head_on_cached_features(cfg, net, data, renderer, x_bm, y_bm, val_sets, run: Path, log) -> list[dict]:
+    """Cache every round's trunk features, then train ``net.embed`` and ``net.classifier`` on them."""
+    from .mixed import choose_stroke_bias
+
+    cache = run / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    for p in net.features.parameters():
+        p.requires_grad_(False)
+    xv_bm, yv_bm, xv_st, yv_st, xv_early, yv_early = val_sets
+    t0 = time.perf_counter()
+    renderer.request(0)
+    rounds = [_round(cfg, r, net, renderer, x_bm, y_bm, cache, log) for r in range(cfg.epochs)]
+    renderer.close()
+    feature_seconds = time.perf_counter() - t0
+    feats = np.concatenate([f for f, _ in rounds])
+    labels = torch.from_numpy(np.concatenate([y for _, y in rounds]))
+    del rounds
+    fv = {
+        "bitmap": (trunk_features(net, xv_bm), yv_bm),
+        "stroke": (trunk_features(net, xv_st), yv_st),
+        "early": (trunk_features(net, xv_early), yv_early),
+    }
+    st_cls = data.tier_classes("stroke")
+    head = [p for m in (net.embed, net.classifier) for p in m.parameters()]
+    batch = max(cfg.batch_size, 512)
+    steps = cfg.head_epochs * math.ceil(len(labels) / batch)
+    opt = torch.optim.AdamW(head, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.1)
+    history = []
+    best, best_state = -1.0, None
+    g = torch.Generator().manual_seed(cfg.train_seed)
+    for epoch in range(cfg.head_epochs):
+        t1 = time.perf_counter()
+        net.train()
+        perm = torch.randperm(len(labels), generator=g)
+        loss_sum, correct = 0.0, 0
+        for i in range(0, len(perm), batch):
+            idx = perm[i : i + batch]
+            x = torch.from_numpy(feats[idx.numpy()]).float()
+            y = labels[idx]
+            logits = net.classifier(net.dropout(net.embed(x)))
+            loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            loss_sum += float(loss.detach()) * len(y)
+            correct += int((logits.argmax(1) == y).sum())
+        lv = {k: _head_logits(net, f) for k, (f, _) in fv.items()}
+        rep = {k: classification_report(lv[k], fv[k][1], data.classes) for k in fv}
+        tau, _ = choose_stroke_bias(lv["bitmap"], yv_bm, lv["stroke"], yv_st, st_cls)
+        mask = np.zeros(len(data.classes), np.float32)
+        mask[st_cls] = tau
+        adj_bm = float((np.argmax(lv["bitmap"] + mask, 1) == yv_bm).mean())
+        adj_st = float((np.argmax(lv["stroke"] + mask, 1) == yv_st).mean()) if len(yv_st) else 0.0
+        seconds = time.perf_counter() - t1
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": loss_sum / len(labels),
+            "train_top1": correct / len(labels),
+            "val_loss": float(F.cross_entropy(torch.from_numpy(lv["bitmap"]), torch.from_numpy(yv_bm))),
+            "val_top1": (adj_bm + adj_st) / 2,
+            "val_top3": rep["bitmap"]["top3"],
+            "val_bitmap_top1": rep["bitmap"]["top1"],
+            "val_stroke_top1": rep["stroke"]["top1"],
+            "val_stroke_top5": rep["stroke"]["top5"],
+            "val_early_top1": rep["early"]["top1"],
+            "val_adjusted": {"bias": tau, "bitmap_top1": adj_bm, "stroke_top1": adj_st},
+            "lr": sched.get_last_lr()[0],
+            "seconds": seconds + (feature_seconds if epoch == 0 else 0.0),
+            "images_per_sec": len(labels) / seconds,
+        }
+        history.append(row)
+        log(
+            f"head epoch {epoch + 1}/{cfg.head_epochs}: loss {row['train_loss']:.3f}, val bitmap tier top-1 "
+            f"{row['val_bitmap_top1']:.4f}, stroke tier top-1 {row['val_stroke_top1']:.4f} top-5 "
+            f"{row['val_stroke_top5']:.4f}, early {row['val_early_top1']:.4f}; with bias {tau:+.1f}: "
+            f"{adj_bm:.4f} / {adj_st:.4f}; {seconds:.0f} s"
+        )
+        if row["val_top1"] > best:
+            best = row["val_top1"]
+            best_state = {k: v.clone() for k, v in net.state_dict().items()}
+        atomic_write_text(run / "metrics.json", json.dumps({"history": history}, indent=2))
+    if best_state is not None:
+        net.load_state_dict(best_state)  # the head epoch that scored best on validation
+    history[-1]["feature_seconds"] = feature_seconds
+    history[-1]["feature_images"] = int(len(labels))
+    if cfg.plots:
+        from .plots import plot_history
+
+        plot_history(history, run)
+    return history
