@@ -226,19 +226,17 @@ class MainWindow(QMainWindow):
         self.select_all_action = action("Select &All", self.select_all, QKeySequence.StandardKey.SelectAll)
 
         tools = QActionGroup(self)
-        self.pen_action = action(
-            "&Pen", lambda: self.canvas.set_tool(PEN_TOOL), "P", checkable=True, checked=True
-        )
+        self.pen_action = action("&Pen", lambda: self.set_tool(PEN_TOOL), "P", checkable=True, checked=True)
         self.eraser_action = action(
             "&Eraser",
-            lambda: self.canvas.set_tool(ERASER_TOOL),
+            lambda: self.set_tool(ERASER_TOOL),
             "E",
             "Eraser: touch a stroke to remove it",
             checkable=True,
         )
         self.select_action = action(
             "&Select",
-            lambda: self.canvas.set_tool(SELECT_TOOL),
+            lambda: self.set_tool(SELECT_TOOL),
             "V",
             "Select, move and resize placed pictures (drag the corner handle, or the wheel)",
             checkable=True,
@@ -423,8 +421,22 @@ class MainWindow(QMainWindow):
         self.undo_stack.push(PlaceCommand(self.scene, self.document, piece, "New object"))
         return True
 
+    TOOL_HINTS = {
+        PEN_TOOL: "Draw. Return puts the first suggestion's picture in place of your doodle; N keeps it as drawn.",
+        ERASER_TOOL: "Touch a stroke of the doodle to remove it.",
+        SELECT_TOOL: "Click or drag a box to select; drag to move; the corner handle, the wheel or +/- resize; "
+        "Delete removes; Ctrl+] / Ctrl+[ restack.",
+    }
+
+    def set_tool(self, tool: str) -> None:
+        self.canvas.set_tool(tool)
+        {PEN_TOOL: self.pen_action, ERASER_TOOL: self.eraser_action, SELECT_TOOL: self.select_action}[
+            tool
+        ].setChecked(True)
+        self.statusBar().showMessage(self.TOOL_HINTS[tool], 8000)
+
     def select_all(self) -> None:
-        self.select_action.trigger()
+        self.set_tool(SELECT_TOOL)
         self.canvas.select(self.scene.pieces)
 
     def delete_selection(self) -> bool:
