@@ -14,7 +14,16 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QElapsedTimer, QEvent, QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPointingDevice, QTransform, QUndoStack
+from PySide6.QtGui import (
+    QColor,
+    QEventPoint,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPointingDevice,
+    QTransform,
+    QUndoStack,
+)
 from PySide6.QtWidgets import (
     QFrame,
     QGraphicsItem,
@@ -108,6 +117,7 @@ class Canvas(QGraphicsView):
         self._erasing = False
         self._gesture = 0
         self._drag: tuple | None = None  # the select tool's drag: ("move" | "resize" | "band", ...)
+        self._pinching: tuple | None = None  # a two-finger scale: (start distance, [(piece, rect)])
         self._clock = QElapsedTimer()
         self._clock_offset = 0.0
         self._stroke_items: dict[int, tuple[Stroke, QGraphicsPathItem]] = {}
@@ -471,6 +481,40 @@ class Canvas(QGraphicsView):
         self.undo_stack.push(SetRectsCommand(self.scene_model, pieces, new, "Resize"))
         return True
 
+    def _pinch(self, a: QPointF, b: QPointF) -> None:
+        """Two fingers apart or together scale the selection (or the piece between them) about its centre."""
+        distance = max(float(np.hypot(a.x() - b.x(), a.y() - b.y())), 1.0)
+        if self._pinching is None:
+            if self._drag is not None and self._drag[0] == "move":  # the first finger began a move
+                for piece, rect in self._drag[2]:
+                    self._piece_items[id(piece)].show_rect(rect)
+            self._drag = None
+            if not self.selected_pieces():
+                item = self.piece_at((a + b) / 2)
+                if item is not None:
+                    item.setSelected(True)
+            pieces = self.selected_pieces()
+            if pieces:
+                self._pinching = (distance, [(p, p.rect) for p in pieces])
+            return
+        start, pieces = self._pinching
+        for piece, rect in pieces:
+            self._piece_items[id(piece)].show_rect(scaled_rect(rect, distance / start))
+        self.viewport().update()
+
+    def _end_pinch(self, cancel: bool = False) -> None:
+        _, pieces = self._pinching
+        self._pinching = None
+        old = [rect for _, rect in pieces]
+        new = [self._piece_items[id(p)].rect for p, _ in pieces]
+        if cancel:
+            for piece, rect in pieces:
+                self._piece_items[id(piece)].show_rect(rect)
+        elif any(not np.allclose(a, b) for a, b in zip(old, new, strict=True)):
+            self.undo_stack.push(
+                SetRectsCommand(self.scene_model, [p for p, _ in pieces], new, "Resize", old)
+            )
+
     def wheelEvent(self, event):
         # The view never scrolls; with the select tool the wheel is a scale gesture on the selection.
         steps = event.angleDelta().y() / 120.0
@@ -554,6 +598,15 @@ class Canvas(QGraphicsView):
     def _touch(self, event) -> None:
         kind = event.type()
         points = event.points()
+        held = [p for p in points if p.state() != QEventPoint.State.Released]
+        if self.tool == SELECT_TOOL and len(held) >= 2 and kind != QEvent.Type.TouchCancel:
+            self._pinch(held[0].position(), held[1].position())  # two fingers: the scale gesture
+            event.accept()
+            return
+        if self._pinching is not None:  # a finger lifted: the gesture ends
+            self._end_pinch(cancel=kind == QEvent.Type.TouchCancel)
+            event.accept()
+            return
         pos = points[0].position() if points else None
         if kind == QEvent.Type.TouchBegin and pos is not None:
             self._press(pos)

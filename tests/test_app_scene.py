@@ -180,6 +180,29 @@ def test_wheel_and_keys_scale_the_selection(window, qtbot):
     assert piece.rect[2] == pytest.approx(w)
 
 
+def test_two_fingers_scale_the_piece_between_them(window, qtbot):
+    from PySide6.QtGui import QInputDevice
+
+    piece = place(window, qtbot)
+    press(qtbot, window, Qt.Key.Key_V)
+    x, y, w, h = piece.rect
+    c = widget_point(window, x + w / 2, y + h / 2)
+    device = QTest.createTouchDevice(QInputDevice.DeviceType.TouchScreen)
+    QTest.touchEvent(window.canvas, device).press(0, c - QPoint(20, 0)).press(1, c + QPoint(20, 0)).commit()
+    for spread in (30, 40):
+        QTest.touchEvent(window.canvas, device).move(0, c - QPoint(spread, 0)).move(
+            1, c + QPoint(spread, 0)
+        ).commit()
+    QTest.touchEvent(window.canvas, device).release(0, c - QPoint(40, 0)).release(
+        1, c + QPoint(40, 0)
+    ).commit()
+    assert piece.rect[2] == pytest.approx(2 * w) and piece.rect[3] == pytest.approx(2 * h)  # 40 -> 80 apart
+    assert centre(piece) == pytest.approx((x + w / 2, y + h / 2))
+    assert window.undo_stack.undoText() == "Resize" and len(window.document) == 0  # no stroke was drawn
+    window.undo_action.trigger()
+    assert piece.rect == pytest.approx((x, y, w, h))
+
+
 def test_delete_restack_and_rubber_band_selection(window, qtbot):
     a = place(window, qtbot)
     b = place(window, qtbot, offset=(40, 40))  # overlaps a, on top of it
