@@ -19,7 +19,16 @@ from pathlib import Path
 MIN_ACCURACY = 0.90  # the references are drawings the model got right when they were chosen
 WINDOW_TIMEOUT_MS = 10_000
 # Packages a bundle must not carry: training only, or test tools (see packaging/inkling.spec).
-TRAINING_ONLY = ("torch", "torchvision", "onnx", "matplotlib", "tqdm", "training", "pytest", "hypothesis")
+TRAINING_ONLY = (
+    "torch",
+    "torchvision",
+    "onnx",
+    "matplotlib",
+    "tqdm",
+    "inkling.training",
+    "pytest",
+    "hypothesis",
+)
 
 
 class SelfTestFailure(Exception):
