@@ -84,3 +84,21 @@ def test_chunked_split_report_equals_the_one_shot_report(synthetic):
     chunked = split_report(logits_of, synthetic, index, synthetic.classes, chunk=37)
     assert chunked == whole
     assert whole["n"] == len(index) > 37
+
+
+def test_read_rows_matches_indexing_the_memory_map(tmp_path):
+    from inkling.training.rows import read_rows
+
+    path = tmp_path / "x.npy"
+    np.save(path, np.random.default_rng(0).integers(0, 256, size=(500, 784), dtype=np.uint8))
+    arr = np.load(path, mmap_mode="r")
+    rows = np.sort(np.random.default_rng(1).choice(500, 120, replace=True))  # runs, gaps and repeats
+    rows = np.concatenate([[0], rows, [499]])
+    assert np.array_equal(read_rows(arr, rows), np.asarray(arr)[rows])
+    sliced = arr[100:]  # a view keeps its parent's offset: indexed, never read from the file
+    assert np.array_equal(read_rows(sliced, np.array([0, 5])), np.asarray(arr)[[100, 105]])
+    with pytest.raises(IndexError):
+        read_rows(arr, np.array([3, 500]))
+    path.write_bytes(path.read_bytes()[: 128 + 784 * 10])  # cut short under the open memory map's feet
+    with pytest.raises(ValueError, match="x.npy: the file ended early"):
+        read_rows(arr, np.array([20]))

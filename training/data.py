@@ -20,6 +20,8 @@ import numpy as np
 from inkling.model.raster import rasterize_batch
 from inkling.model.strokes import read_ndjson
 
+from .rows import read_rows
+
 IMAGE_BYTES = 28 * 28
 
 
@@ -177,7 +179,7 @@ class Dataset:
         labels = index.label[order]
         bounds = np.flatnonzero(np.diff(labels)) + 1
         for run in np.split(order, bounds) if len(order) else []:
-            out[run] = self.arrays[int(index.label[run[0]])][index.row[run]]
+            out[run] = read_rows(self.arrays[int(index.label[run[0]])], index.row[run])  # preadv, not the map
         return out.reshape(-1, 28, 28)
 
 
