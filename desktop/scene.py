@@ -20,7 +20,8 @@ from .ink import MAX_PEN_WIDTH, PENS, paint_strokes, pen_for, stroke_path
 ART, INK = "art", "ink"
 KINDS = (ART, INK)
 MIN_PLACED_SIDE = 120.0  # canvas units: art put in place of a doodle is at least this big, even for a dot
-MIN_PIECE_SIDE = 8.0  # canvas units: resizing never makes a piece smaller than this
+MIN_PIECE_SIDE = 8.0  # canvas units: resizing never makes a piece smaller than this ...
+MAX_PIECE_SIDE = 100_000.0  # ... nor larger than this (the view shrinks to show it; no float overflow)
 
 Rect = tuple[float, float, float, float]  # x, y, width, height in canvas units
 
@@ -140,9 +141,11 @@ def placement_box(strokes: list[Stroke]) -> QRectF | None:
 
 
 def scaled_rect(rect: Rect, factor: float, anchor: tuple[float, float] | None = None) -> Rect:
-    """``rect`` scaled by ``factor`` about ``anchor`` (its centre by default), never below MIN_PIECE_SIDE."""
+    """``rect`` scaled by ``factor`` about ``anchor`` (its centre by default), its sides kept within
+    MIN_PIECE_SIDE and MAX_PIECE_SIDE (as far as its aspect allows)."""
     x, y, w, h = rect
-    factor = max(factor, MIN_PIECE_SIDE / max(min(w, h), 1e-9))
+    factor = min(factor, MAX_PIECE_SIDE / max(w, h, 1e-9))
+    factor = max(factor, min(MIN_PIECE_SIDE / max(min(w, h), 1e-9), 1.0))
     ax, ay = anchor if anchor is not None else (x + w / 2, y + h / 2)
     return (ax + (x - ax) * factor, ay + (y - ay) * factor, w * factor, h * factor)
 

@@ -542,3 +542,16 @@ def test_only_guesses_that_matter_are_listed():
     assert listed([0.9, 0.05, 0.03, 0.01, 0.01]) == 2  # 3% beside a 90% guess does not matter
     assert listed([0.02, 0.02, 0.02, 0.02, 0.02]) == 5
     assert listed([]) == 0
+
+
+def test_scaling_keeps_pieces_within_bounds():
+    from inkling.desktop.scene import MAX_PIECE_SIDE, MIN_PIECE_SIDE, scaled_rect
+
+    rect = (0.0, 0.0, 100.0, 50.0)
+    for _ in range(10_000):  # a wheel spun for a long time
+        rect = scaled_rect(rect, 1.1)
+    assert max(rect[2:]) == pytest.approx(MAX_PIECE_SIDE) and all(np.isfinite(rect))
+    for _ in range(10_000):
+        rect = scaled_rect(rect, 1 / 1.1)
+    assert min(rect[2:]) == pytest.approx(MIN_PIECE_SIDE)
+    assert rect[2] / rect[3] == pytest.approx(2.0)  # the aspect held all the way
