@@ -154,6 +154,8 @@ class ClassSet:
     function of (base model, examples, fit options). ``copies``: re-drawings of each example in the fit
     (None: by class size). ``embedding_cache``: a dict the caller keeps across class sets on one base
     model, so that a drawing is rendered and embedded once (the app refits after every drawing).
+    ``measure_quality``: after each fit, measure how well each class is learned (:attr:`quality`; a few
+    more fits, no more rendering).
     """
 
     def __init__(
@@ -166,6 +168,7 @@ class ClassSet:
         copies: int | None = AUGMENT_COPIES,
         base_classifier=None,
         embedding_cache: dict | None = None,
+        measure_quality: bool = True,
         _head: tuple[np.ndarray, np.ndarray] | None = None,
         _info: dict | None = None,
     ):
@@ -175,6 +178,7 @@ class ClassSet:
         self.copies = None if copies is None else int(copies)
         self._base = base_classifier
         self._cache = {} if embedding_cache is None else embedding_cache  # drawing -> its embeddings
+        self.measure_quality = measure_quality  # leave-one-out per class after each fit (see quality)
         self.examples: dict[str, list[list[np.ndarray]]] = {}
         self.fit_info: dict = dict((_info or {}).get("fit", {}))
         self.created: dict = dict((_info or {}).get("created", {}))
@@ -318,15 +322,20 @@ class ClassSet:
             W0, b0, base_x, base_y, np.concatenate(xs), np.concatenate(ys), len(xs), self.options
         )
         self.W, self.b = result.W, result.b
-        quality = leave_one_out(self.W, self.b, self.classes, np.asarray(base_x, np.float32), per_example)
+        quality = None
+        if self.measure_quality:
+            quality = leave_one_out(
+                W0, b0, self.classes, np.asarray(base_x, np.float32), base_y, per_example, self.options
+            )
         self.fit_info = {
             "options": dataclasses.asdict(self.options),
             "variants": "auto" if self.copies is None else self.copies,
             "seconds": round(result.seconds, 3),
             "bias_shift": round(result.bias_shift, 5),
             "loss": [round(v, 5) for v in result.loss],
-            "quality": {name: q.to_json() for name, q in zip(names, quality, strict=True)},
         }
+        if quality is not None:
+            self.fit_info["quality"] = {name: q.to_json() for name, q in zip(names, quality, strict=True)}
 
     # --- the file ------------------------------------------------------------------------------------
 
