@@ -35,6 +35,7 @@ import os
 import re
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -422,6 +423,7 @@ def teach(
     *,
     options: FitOptions | None = None,
     copies: int | None = AUGMENT_COPIES,
+    measure_quality: bool = True,
 ) -> ClassSet:
     """Teach a base model new classes from example drawings: ``{class name: [drawing, ...]}``.
 
@@ -443,7 +445,7 @@ def teach(
         for name, drawings in examples.items():
             clean = check_class_name(name, cs.classes)
             cs.examples[clean] = _clean_drawings(clean, drawings)
-        cs.options, cs.copies = options or cs.options, copies
+        cs.options, cs.copies, cs.measure_quality = options or cs.options, copies, measure_quality
         cs.refit()
         return cs
     try:
@@ -451,7 +453,13 @@ def teach(
     except OSError as exc:
         raise ModelError(f"cannot read model {path}: {exc.strerror or exc}") from None
     return ClassSet(
-        data, examples, base_name=path.name, options=options, copies=copies, base_classifier=classifier
+        data,
+        examples,
+        base_name=path.name,
+        options=options,
+        copies=copies,
+        base_classifier=classifier,
+        measure_quality=measure_quality,
     )
 
 
@@ -495,8 +503,15 @@ def _read_bundle(path: str | os.PathLike, *, with_examples: bool, **kwargs) -> _
                 )
             try:  # zipfile stops at the declared size, so a member that lies about it cannot grow
                 return zf.read(member)
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-                # CRC errors, truncation, unsupported compression or encryption
+            except (
+                zipfile.BadZipFile,
+                zlib.error,
+                OSError,
+                EOFError,
+                ValueError,
+                NotImplementedError,
+            ) as exc:
+                # CRC errors, a damaged deflate stream, truncation, unsupported compression or encryption
                 raise ModelError(f"{source} is a damaged class set ({member}: {exc})") from None
 
         try:
@@ -528,7 +543,16 @@ def _read_bundle(path: str | os.PathLike, *, with_examples: bool, **kwargs) -> _
                 raise ValueError("not an .npz archive")
             with z:
                 W, b = z["W"].astype(np.float32), z["b"].astype(np.float32)
-        except (KeyError, ValueError, TypeError, OSError, zipfile.BadZipFile, EOFError, MemoryError) as exc:
+        except (
+            KeyError,
+            ValueError,
+            TypeError,
+            OSError,
+            zipfile.BadZipFile,
+            zlib.error,
+            EOFError,
+            MemoryError,
+        ) as exc:
             raise ModelError(f"{source} has a broken {HEAD} ({type(exc).__name__}: {exc})") from None
 
         clf = _classifier_from_bytes(base_bytes, f"{source}:{BASE}", **kwargs)

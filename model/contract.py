@@ -25,6 +25,7 @@ import base64
 import io
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -96,7 +97,16 @@ class ModelMeta:
             training = json.loads(props.get(KEY_TRAINING, "{}"))
             head = decode_arrays(props[KEY_HEAD]) if KEY_HEAD in props else None
             base = decode_arrays(props[KEY_BASE_EMBEDDINGS]) if KEY_BASE_EMBEDDINGS in props else None
-        except (KeyError, ValueError, TypeError, OSError, EOFError, MemoryError, zipfile.BadZipFile) as exc:
+        except (
+            KeyError,
+            ValueError,
+            TypeError,
+            OSError,
+            EOFError,
+            MemoryError,
+            zipfile.BadZipFile,
+            zlib.error,
+        ) as exc:
             raise ModelError(f"{source} has broken Inkling metadata ({type(exc).__name__}: {exc})") from None
         except RecursionError:
             raise ModelError(f"{source} has broken Inkling metadata (JSON nested too deeply)") from None
