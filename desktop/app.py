@@ -32,7 +32,6 @@ def choose_classifier(args, settings):
 
 def run(args) -> int:
     started = time.perf_counter()
-    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from .settings import APPLICATION, ORGANIZATION, AppSettings
@@ -54,40 +53,31 @@ def run(args) -> int:
         log_predictions=args.log_predictions,
         data_dir=data_dir(),
     )
+    if args.exit_after_first_suggestion:
+        window.firstPainted.connect(lambda: _report_ready(app, window, started))
+    if getattr(args, "report_canvas", False):
+        window.firstPainted.connect(lambda: _report_canvas(window))
     window.show()
     window.refresh_suggestions()  # an empty canvas: no inference before the first paint
-
-    if args.exit_after_first_suggestion:
-
-        def ready():
-            line = {
-                "ready_ms": round((time.perf_counter() - started) * 1000, 1),
-                "cpu_ms": round(time.process_time() * 1000, 1),  # the whole process's, all threads
-                "main_thread_cpu_ms": round(time.thread_time() * 1000, 1),
-                "shown": window.isVisible(),
-                "suggestion_seq": window.engine.last.seq if window.engine.last else None,
-            }
-            print(json.dumps(line), flush=True)
-            app.quit()
-
-        QTimer.singleShot(0, ready)  # runs once the event loop has shown and painted the window
-    if getattr(args, "report_canvas", False):
-
-        def report_canvas():
-            canvas = window.canvas
-            corner = canvas.mapToGlobal(canvas.rect().topLeft())
-            line = {
-                "canvas": {
-                    "x": corner.x(),
-                    "y": corner.y(),
-                    "width": canvas.width(),
-                    "height": canvas.height(),
-                }
-            }
-            print(json.dumps(line), flush=True)
-
-        QTimer.singleShot(0, report_canvas)
-    # After the first paint (loading the model already ran it once): the rasterizer and a timing of one
-    # drawing, so that the first stroke neither pays for lazy set-up nor guesses where to run.
-    QTimer.singleShot(0, window.engine.warm_up)
     return app.exec()
+
+
+def _report_ready(app, window, started: float) -> None:
+    """--exit-after-first-suggestion: after the first paint, one JSON line (time, CPU time) and quit."""
+    line = {
+        "ready_ms": round((time.perf_counter() - started) * 1000, 1),
+        "cpu_ms": round(time.process_time() * 1000, 1),  # the whole process's, all threads
+        "main_thread_cpu_ms": round(time.thread_time() * 1000, 1),
+        "shown": window.isVisible(),
+        "suggestion_seq": window.engine.last.seq if window.engine.last else None,
+    }
+    print(json.dumps(line), flush=True)
+    app.quit()
+
+
+def _report_canvas(window) -> None:
+    """--report-canvas: where the canvas is on the screen, for benchmarks that drive the real mouse."""
+    canvas = window.canvas
+    corner = canvas.mapToGlobal(canvas.rect().topLeft())
+    size = {"x": corner.x(), "y": corner.y(), "width": canvas.width(), "height": canvas.height()}
+    print(json.dumps({"canvas": size}), flush=True)

@@ -14,11 +14,11 @@ from pathlib import Path
 from inkling.model.classifier import Classifier, load_model
 from inkling.model.contract import ModelError
 from inkling.model.strokes import StrokeFormatError
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPixmap, QUndoStack
 from PySide6.QtWidgets import QDockWidget, QFrame, QHBoxLayout, QMainWindow, QVBoxLayout, QWidget
 
-from . import files, scene_file
+from . import scene_file
 from .art import ART_ATTRIBUTION, ArtLibrary
 from .canvas import ERASER_TOOL, PEN_TOOL, SELECT_TOOL, Canvas
 from .commands import (
@@ -54,6 +54,7 @@ ATTRIBUTION = (
 
 class MainWindow(QMainWindow):
     suggestionsShown = Signal(object)  # Prediction, after the panels show it
+    firstPainted = Signal()  # once, when the canvas has been painted for the first time
 
     def __init__(
         self,
@@ -123,8 +124,18 @@ class MainWindow(QMainWindow):
         self.network_view.setVisible(settings.show_network)
         self.teach_dock.setVisible(settings.show_teach)
         self.teach_dock.visibilityChanged.connect(lambda shown: shown and self.teach_panel)
-        if settings.show_teach or self._classes_stored():
-            self._build_teach()  # the taught classes join the suggestions from the start
+        if settings.show_teach:
+            self._build_teach()
+        # Work that can wait for the first paint is done right after it (see _after_first_paint).
+        self._paint_watch = _FirstPaint(self.canvas.viewport(), self._after_first_paint)
+
+    def _after_first_paint(self) -> None:
+        self.firstPainted.emit()
+        if self._teach is None and self._classes_stored():
+            self._build_teach()  # the taught classes join the suggestions before a first stroke ends
+        # Loading the model ran it once; this runs the rasterizer too and times one drawing, so that
+        # the first stroke neither pays for lazy set-up nor guesses where to run.
+        self.engine.warm_up()
 
     # --- teach mode, built on first use -----------------------------------------------------------
 
@@ -524,6 +535,8 @@ class MainWindow(QMainWindow):
         """Open a scene (.inkscene) or a Quick, Draw! drawing (its strokes become the doodle); undoable."""
         if Path(path).suffix.lower() == scene_file.SUFFIX:
             return self.open_scene(path)
+        from . import files
+
         try:
             strokes = files.open_ndjson(path)
         except (StrokeFormatError, OSError, UnicodeDecodeError) as exc:
@@ -550,6 +563,8 @@ class MainWindow(QMainWindow):
 
     def save_drawing(self, path: str | Path) -> bool:
         """Save in the format the suffix says: a scene, the picture (PNG, SVG), or the doodle (ndjson)."""
+        from . import files  # (imported on first use: start-up does without it)
+
         suffix = Path(path).suffix.lower()
         try:
             if suffix == scene_file.SUFFIX:
@@ -586,6 +601,8 @@ class MainWindow(QMainWindow):
 
     def _ask_save(self, title: str, filters: dict[str, str], name: str) -> None:
         from PySide6.QtWidgets import QFileDialog
+
+        from . import files
 
         path, chosen = QFileDialog.getSaveFileName(self, title, name, ";;".join(filters))
         if not path:
@@ -643,3 +660,19 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.engine.wait_idle()
         super().closeEvent(event)
+
+
+class _FirstPaint(QObject):
+    """Calls ``then`` (from the event loop) after ``widget``'s first paint event, then stops watching."""
+
+    def __init__(self, widget, then):
+        super().__init__(widget)
+        self._then = then
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.Paint and self._then is not None:
+            then, self._then = self._then, None
+            obj.removeEventFilter(self)
+            QTimer.singleShot(0, self, then)  # after this paint is done (never, once the window is gone)
+        return False
