@@ -82,6 +82,9 @@ class MainWindow(QMainWindow):
         self.panel = SuggestionPanel(settings.threshold)
         self.panel.has_reference = self.pieces.usable
         self.panel.picture = self.pieces.thumbnail
+        # After the first paint, not in the first stroke's way: whether a class without art has a
+        # reference drawing is known only once they are read.
+        QTimer.singleShot(0, self._read_references)
         self.network_view = NetworkView()
         # Taught classes are saved in data_dir; without one (tests, self-test) they live in memory only.
         # Teach mode is built when first needed (see _build_teach): most starts never open it.
@@ -376,6 +379,9 @@ class MainWindow(QMainWindow):
         self.settings.threshold = value
 
     # --- editing ----------------------------------------------------------------------------------
+
+    def _read_references(self) -> None:
+        self.references.get("")
 
     def _clean_changed(self, clean: bool) -> None:
         self.setWindowModified(not clean)
