@@ -102,3 +102,18 @@ def test_read_rows_matches_indexing_the_memory_map(tmp_path):
     path.write_bytes(path.read_bytes()[: 128 + 784 * 10])  # cut short under the open memory map's feet
     with pytest.raises(ValueError, match="x.npy: the file ended early"):
         read_rows(arr, np.array([20]))
+
+
+def test_a_stream_left_early_ends_its_reader_thread(synthetic):
+    import threading
+    import time
+
+    before = threading.active_count()
+    train = synthetic.split(seed=0)["train"]
+    for i, _ in enumerate(iterate_batches(synthetic, train, 8, shuffle=True, prefetch=2)):
+        if i == 1:
+            break  # the reader is blocked on a full queue now; it must notice and end
+    deadline = time.monotonic() + 5
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert threading.active_count() == before

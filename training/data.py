@@ -209,27 +209,28 @@ def make_splits(
     max_per_class: int | None = None,
 ) -> dict[str, SplitIndex]:
     """Deterministic per-class train/val/test splits; every drawing lands in exactly one split."""
-    parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"train": [], "val": [], "test": []}
     label_dtype, row_dtype = compact_index_dtypes(len(classes), max(counts, default=0))
+    # Sizes first, so each split is filled in place: no per-class pieces to concatenate (twice the memory).
+    sizes = []
+    for n in counts:
+        m = n if max_per_class is None else min(n, max_per_class)
+        n_test, n_val = int(round(m * test_frac)), int(round(m * val_frac))
+        sizes.append({"test": n_test, "val": n_val, "train": m - n_test - n_val})
+    out = {
+        k: SplitIndex(
+            np.empty(sum(s[k] for s in sizes), label_dtype), np.empty(sum(s[k] for s in sizes), row_dtype)
+        )
+        for k in ("train", "val", "test")
+    }
+    filled = dict.fromkeys(out, 0)
     for c, (name, n) in enumerate(zip(classes, counts, strict=True)):
         perm = _class_rng(seed, name).permutation(n)
-        if max_per_class is not None:
-            perm = perm[:max_per_class]
-        m = len(perm)
-        n_test = int(round(m * test_frac))
-        n_val = int(round(m * val_frac))
-        pieces = {
-            "test": perm[:n_test],
-            "val": perm[n_test : n_test + n_val],
-            "train": perm[n_test + n_val :],
-        }
-        for k, rows in pieces.items():
-            parts[k].append((np.full(len(rows), c, dtype=label_dtype), rows.astype(row_dtype)))
-    out = {}
-    for k, items in parts.items():
-        label = np.concatenate([i[0] for i in items]) if items else np.zeros(0, label_dtype)
-        row = np.concatenate([i[1] for i in items]) if items else np.zeros(0, row_dtype)
-        out[k] = SplitIndex(label, row)
+        start = 0
+        for k in ("test", "val", "train"):
+            size, at = sizes[c][k], filled[k]
+            out[k].label[at : at + size] = c
+            out[k].row[at : at + size] = perm[start : start + size]
+            start, filled[k] = start + size, at + size
     return out
 
 
@@ -265,17 +266,27 @@ def iterate_batches(
     q: queue.Queue = queue.Queue(maxsize=prefetch)
     stop = threading.Event()
 
+    def put(item) -> bool:
+        # Gives up once the consumer has stopped: a full queue must not keep this thread (and the shuffle
+        # order it holds) alive forever after a loop that ended early.
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False
+
     def work():
         try:
             for start in range(0, len(order), batch_size):
-                if stop.is_set():
-                    return
                 sel = order[start : start + batch_size]
                 sub = SplitIndex(index.label[sel], index.row[sel])
-                q.put((dataset.gather(sub), sub.label.astype(np.int64)))  # int64: torch's class targets
+                if not put((dataset.gather(sub), sub.label.astype(np.int64))):  # int64: torch's targets
+                    return
         except BaseException as exc:  # surface reader errors in the training thread
-            q.put(exc)
-        q.put(None)
+            put(exc)
+        put(None)
 
     t = threading.Thread(target=work, daemon=True)
     t.start()
