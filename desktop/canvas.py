@@ -570,6 +570,16 @@ class Canvas(QGraphicsView):
                     self.viewport().update(QRectF(p.x() - r, p.y() - r, 2 * r, 2 * r).toAlignedRect())
         if event.buttons() & Qt.MouseButton.LeftButton:
             self._move(event.position())
+        elif self.tool == SELECT_TOOL:  # the cursor says what a press here would do
+            pos = event.position()
+            if self._handle_at(pos) is not None:
+                shape = Qt.CursorShape.SizeFDiagCursor
+            elif self.piece_at(pos) is not None:
+                shape = Qt.CursorShape.SizeAllCursor
+            else:
+                shape = Qt.CursorShape.ArrowCursor
+            if self.viewport().cursor().shape() != shape:
+                self.viewport().setCursor(shape)
         event.accept()
 
     def mouseReleaseEvent(self, event):

@@ -163,6 +163,12 @@ def test_select_move_resize_with_the_mouse_and_undo(window, qtbot):
     window.redo_action.trigger()
     assert piece.rect == pytest.approx((x2, y2, w2, h2))
     assert HANDLE > 4  # a handle a person can hit
+    # Hovering says what a press would do: resize at the handle, move on the piece.
+    x, y, w, h = piece.rect
+    QTest.mouseMove(canvas, widget_point(window, x + w, y + h))
+    assert canvas.viewport().cursor().shape() == Qt.CursorShape.SizeFDiagCursor
+    QTest.mouseMove(canvas, widget_point(window, x + w / 2, y + h / 2))
+    assert canvas.viewport().cursor().shape() == Qt.CursorShape.SizeAllCursor
 
 
 def test_wheel_and_keys_scale_the_selection(window, qtbot):
