@@ -109,7 +109,7 @@ def classify_picture(path: Path, reporter: Reporter) -> None:
     from .image_input import ImageInputError, load_image_input
 
     if not path.is_file():
-        reporter.error(f"cannot read {path}: no such file")
+        reporter.error(f"cannot read {path}: " + ("it is a folder" if path.is_dir() else "no such file"))
         return
     try:
         image = load_image_input(path)

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
+import tempfile
 from collections.abc import Iterator
 
 import numpy as np
@@ -52,16 +54,25 @@ def _too_big(path, width: int, height: int) -> ImageInputError:
 
 @contextlib.contextmanager
 def _decoder_messages() -> Iterator[list[str]]:
-    """Collect Qt's messages while a picture is decoded (libpng's and libjpeg's complaints), so that
-    they join the one message the person sees instead of being printed on their own."""
+    """Collect the decoders' complaints while a picture is decoded, so that they join the one message
+    the person sees instead of being printed on their own: Qt's messages (libjpeg's, libpng's
+    warnings) and what libpng writes straight to the standard error stream (its errors)."""
     from PySide6.QtCore import qInstallMessageHandler
 
     messages: list[str] = []
     previous = qInstallMessageHandler(lambda _mode, _context, message: messages.append(message))
-    try:
-        yield messages
-    finally:
-        qInstallMessageHandler(previous)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield messages
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            qInstallMessageHandler(previous)
+            captured.seek(0)
+            messages += captured.read(4096).decode("utf-8", "replace").splitlines()
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
