@@ -40,6 +40,8 @@ def run(args) -> int:
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     settings = AppSettings(args.settings)
+    if settings.problem:
+        print(f"inkling: {settings.problem}", file=sys.stderr)
     classifier = choose_classifier(args, settings)
 
     from .main_window import MainWindow

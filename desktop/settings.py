@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
+import time
 
 from PySide6.QtCore import QByteArray, QSettings
 
@@ -19,6 +21,22 @@ class AppSettings:
             self.qsettings = QSettings(ORGANIZATION, APPLICATION)
         else:
             self.qsettings = QSettings(str(path), QSettings.Format.IniFormat)
+        self.problem: str | None = None  # for the person: a damaged settings file, and where a copy is
+        if self.qsettings.status() == QSettings.Status.FormatError:
+            self.problem = self._keep_damaged_copy(self.qsettings.fileName())
+
+    @staticmethod
+    def _keep_damaged_copy(name: str) -> str:
+        """QSettings reads what it can of a malformed file and rewrites it on the next save; keep the
+        original beside it first, so that nothing in it is lost."""
+        copy = f"{name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}"
+        try:
+            shutil.copy2(name, copy)
+        except OSError as exc:
+            return (
+                f"the settings file {name} is damaged; it is read as far as it goes ({exc.strerror or exc})"
+            )
+        return f"the settings file {name} is damaged; it is read as far as it goes, and kept as {copy}"
 
     def _get(self, key: str, default=None):
         return self.qsettings.value(key, default)

@@ -363,7 +363,20 @@ def test_damaged_settings_read_as_defaults(corpus):
             assert choose_classifier(argparse.Namespace(model=None), settings) is not None
 
 
-@pytest.mark.parametrize("name", ["garbage.ini", "wrong_types.ini", "last_model_garbage.ini"])
+def test_a_malformed_settings_file_is_kept_and_named(corpus, tmp_path):
+    from inkling.desktop.settings import AppSettings
+
+    path = tmp_path / "settings.ini"
+    shutil.copy(corpus.root / "settings" / "unterminated.ini", path)
+    settings = AppSettings(path)
+    (copy,) = tmp_path.glob("settings.ini.damaged-*")
+    assert settings.problem and str(path) in settings.problem and str(copy) in settings.problem
+    assert copy.read_bytes() == (corpus.root / "settings" / "unterminated.ini").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "name", ["garbage.ini", "wrong_types.ini", "last_model_garbage.ini", "unterminated.ini"]
+)
 def test_app_starts_with_damaged_settings(corpus, tmp_path, name):
     settings = tmp_path / name
     shutil.copy(corpus.root / "settings" / name, settings)
