@@ -117,9 +117,9 @@ def to_pixels(strokes: Sequence, *, simplify: bool | None = None) -> tuple[np.nd
     pts, starts = _flatten([s[:, :2] for s in clean])
     if simplify is None:
         simplify = not _is_google_simplified(pts)
-    lo = pts.min(axis=0)
-    with np.errstate(over="ignore"):
-        span = float((pts.max(axis=0) - lo).max())
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    # In Python floats, which overflow to inf quietly (numpy would warn).
+    span = max(float(hi[0]) - float(lo[0]), float(hi[1]) - float(lo[1]))
     if not math.isfinite(span):
         # Finite points whose extent overflows (a span near the float range): halving is exact and
         # brings any finite extent back in range, without changing the drawing's shape.
@@ -234,6 +234,8 @@ def rasterize(strokes: Sequence, *, simplify: bool | None = None) -> np.ndarray:
     pts, starts = to_pixels(strokes, simplify=simplify)
     if len(pts) == 0:
         return np.zeros((SIDE, SIDE), dtype=np.uint8)
+    if len(starts) <= _STROKE_GROUP:
+        return _composite(_coverage(pts, starts)).astype(np.uint8).reshape(SIDE, SIDE)
     # Strokes are covered and composited a group at a time: each needs its own subsample canvas,
     # and a drawing of many thousands of strokes must not need thousands of them at once.
     out = None
