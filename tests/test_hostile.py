@@ -397,3 +397,30 @@ def test_app_starts_with_damaged_settings(corpus, tmp_path, name):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
     assert json.loads(proc.stdout.splitlines()[-1])["shown"] is True
+
+
+def test_teach_panel_refuses_damaged_class_sets_and_keeps_its_classes(qtbot, classifier, corpus, tmp_path):
+    from test_app_support import make_window
+
+    window = make_window(qtbot, classifier, tmp_path, data_dir=tmp_path / "data")
+    if not window.teach_dock.isVisible():
+        window.teach_action.trigger()
+    panel = window.teach_panel
+    square = tmp_path / "square.ndjson"
+    square.write_text(GOOD_LINE + "\n")
+    assert window.open_drawing(square)
+    scene = [s.points.copy() for s in window.document.strokes]
+    rows = list(panel.rows)
+    problems = []
+    for path, accept in corpus.classsets.items():
+        if accept:
+            continue
+        window.errors.clear()
+        if panel.import_from(path):
+            problems.append(f"import {path.name}: accepted")
+        elif not window.errors or str(path) not in window.errors[-1][1]:
+            problems.append(f"import {path.name}: message without the file: {window.errors}")
+    assert panel.rows == rows
+    after = [s.points for s in window.document.strokes]
+    assert len(after) == len(scene) and all(np.array_equal(a, b) for a, b in zip(after, scene, strict=True))
+    assert not problems, problems_report(problems)
