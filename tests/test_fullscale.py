@@ -117,3 +117,30 @@ def test_a_stream_left_early_ends_its_reader_thread(synthetic):
     while threading.active_count() > before and time.monotonic() < deadline:
         time.sleep(0.02)
     assert threading.active_count() == before
+
+
+def test_torchrun_streams_with_ranks_of_unequal_shares(tmp_path):
+    """Two gloo processes streaming a train split that does not halve evenly (one batch more on one rank
+    used to leave the other waiting forever)."""
+    pytest.importorskip("torch", reason="training needs the 'train' extra (torch)")
+    import json
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "data" / "bitmaps"
+    folder.mkdir(parents=True)
+    for c, n in enumerate([107, 107, 109]):  # 85 + 85 + 87 = 257 train drawings: 129 and 128 per rank
+        np.save(folder / f"class{c}.npy", np.random.default_rng(c).integers(0, 256, (n, 784), dtype=np.uint8))
+    run = tmp_path / "run"
+    fit = ["fit", "--data", str(tmp_path / "data"), "--out", str(run), "--epochs", "1", "--in-memory-gb", "0",
+           "--widths", "8,16,16", "--embedding-dim", "16", "--batch-size", "16", "--no-plots",
+           "--mirror-average", "off"]  # fmt: skip
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    result = subprocess.run(
+        [*cmd, "-m", "inkling.training", *fit], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["summary"]["counts"]["class2"]["train"] == 87 and len(metrics["history"]) == 1
