@@ -82,9 +82,6 @@ class MainWindow(QMainWindow):
         self.panel = SuggestionPanel(settings.threshold)
         self.panel.has_reference = self.pieces.usable
         self.panel.picture = self.pieces.thumbnail
-        # After the first paint, not in the first stroke's way: whether a class without art has a
-        # reference drawing is known only once they are read.
-        QTimer.singleShot(0, self._read_references)
         self.network_view = NetworkView()
         # Taught classes are saved in data_dir; without one (tests, self-test) they live in memory only.
         # Teach mode is built when first needed (see _build_teach): most starts never open it.
@@ -139,6 +136,9 @@ class MainWindow(QMainWindow):
         # Loading the model ran it once; this runs the rasterizer too and times one drawing, so that
         # the first stroke neither pays for lazy set-up nor guesses where to run.
         self.engine.warm_up()
+        # Not in the first stroke's way: whether a class without art has a reference drawing is known
+        # only once they are read. (A zero-time timer queued before show() would fire before the paint.)
+        self._read_references()
 
     # --- teach mode, built on first use -----------------------------------------------------------
 
