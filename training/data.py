@@ -20,7 +20,7 @@ import numpy as np
 from inkling.model.raster import rasterize_batch
 from inkling.model.strokes import read_ndjson
 
-from .rows import read_rows
+from .rows import gather_rows
 
 IMAGE_BYTES = 28 * 28
 
@@ -173,13 +173,8 @@ class Dataset:
     def gather(self, index: SplitIndex) -> np.ndarray:
         """The images of a split, uint8 (N, 28, 28), in the split's order."""
         out = np.empty((len(index), IMAGE_BYTES), dtype=np.uint8)
-        # One sort by (class, row): each class is then one run of ascending rows, and sorted reads are
-        # much faster on a memory map. The only temporaries are this order and one class's rows.
-        order = np.lexsort((index.row, index.label))
-        labels = index.label[order]
-        bounds = np.flatnonzero(np.diff(labels)) + 1
-        for run in np.split(order, bounds) if len(order) else []:
-            out[run] = read_rows(self.arrays[int(index.label[run[0]])], index.row[run])  # preadv, not the map
+        # Read in (class, row) order, bitmap files with preadv rather than through their memory maps.
+        gather_rows(self.arrays, index.label, index.row, out)
         return out.reshape(-1, 28, 28)
 
 
