@@ -20,6 +20,7 @@ from inkling.model.strokes import atomic_write_text
 
 from .data import DataError, Dataset, recorded_split
 from .metrics import classification_report, format_report
+from .split_eval import split_report
 
 
 def _logits(clf, images: np.ndarray, batch: int = 2048) -> np.ndarray:
@@ -87,23 +88,19 @@ def evaluate_model(model_path, data_dirs, *, split: str = "test", batch: int = 2
     clf = load_model(model_path)
     ds = Dataset.load(data_dirs, clf.classes, log=log)
     if split == "all":
-        from .data import SplitIndex
+        from .data import SplitIndex, compact_index_dtypes
 
-        label = np.concatenate([np.full(n, c) for c, n in enumerate(ds.counts())])
-        row = np.concatenate([np.arange(n) for n in ds.counts()])
+        label_dtype, row_dtype = compact_index_dtypes(len(ds.classes), max(ds.counts(), default=0))
+        label = np.concatenate([np.full(n, c, label_dtype) for c, n in enumerate(ds.counts())])
+        row = np.concatenate([np.arange(n, dtype=row_dtype) for n in ds.counts()])
         index = SplitIndex(label, row)
     else:
         try:
             index = recorded_split(ds, clf.meta.training, split, model_path)
         except ModelError as exc:
             raise ModelError(f"{exc}; use --split all") from None
-    images = ds.gather(index)
-    logits = (
-        np.concatenate([clf.run(images[i : i + batch])[0] for i in range(0, len(images), batch)])
-        if len(images)
-        else np.zeros((0, len(clf.classes)))
-    )
-    return classification_report(logits, index.label, clf.classes)
+    # Read and scored in chunks: the test split of a full-size download does not fit in memory at once.
+    return split_report(lambda images: _logits(clf, images, batch), ds, index, clf.classes)
 
 
 def run_eval(args) -> int:
