@@ -53,7 +53,7 @@ def run(args) -> int:
         settings=settings,
         references=ReferenceLibrary.load(),
         log_predictions=args.log_predictions,
-        data_dir=data_dir(),
+        data_dir=data_dir,  # (looked up when teach mode first needs it)
     )
     if args.exit_after_first_suggestion:
         window.firstPainted.connect(lambda: _report_ready(app, window, started))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from inkling.model.classifier import Classifier, load_model
@@ -64,7 +65,7 @@ class MainWindow(QMainWindow):
         references: ReferenceLibrary | None = None,
         art: ArtLibrary | None = None,
         log_predictions: bool = False,
-        data_dir: str | Path | None = None,
+        data_dir: str | Path | Callable[[], Path] | None = None,
     ):
         super().__init__()
         self.settings = settings
@@ -146,13 +147,22 @@ class MainWindow(QMainWindow):
         """Whether the data folder holds anything of teach mode's (a set, or one set aside)."""
         from .teach_store import CLASSES_DIR
 
-        return self._data_dir is not None and (Path(self._data_dir) / CLASSES_DIR).exists()
+        folder = self._data_folder()
+        return folder is not None and (folder / CLASSES_DIR).exists()
+
+    def _data_folder(self) -> Path | None:
+        """data_dir, called the first time if it is a function (finding the person's folder takes
+        platformdirs, which start-up does without)."""
+        if callable(self._data_dir):
+            self._data_dir = self._data_dir()
+        return Path(self._data_dir) if self._data_dir is not None else None
 
     def _build_teach(self) -> None:
         from .teach import TeachController
         from .teach_store import TeachStore
 
-        store = TeachStore(self._data_dir) if self._data_dir is not None else None
+        folder = self._data_folder()
+        store = TeachStore(folder) if folder is not None else None
         self._teach = TeachController(self.classifier, store, self)
         self._teach.classifierReady.connect(self._use_classifier)
         self._teach.problem.connect(lambda title, message: self.report_error(title, message))
