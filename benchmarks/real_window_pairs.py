@@ -6,7 +6,10 @@ mouse gives). For each pair (A, B) of drawings of different classes:
 
 - alone: a fresh app; B is drawn in the right half of the canvas; its top-1 is read;
 - after: a fresh app; A is drawn in the left half, Return accepts the top suggestion, then B is drawn
-  in the right half, at the same place and size as alone; its top-1 is read.
+  in the right half, at the same place and size as alone; its top-1 is read;
+- alone again (with --noise-floor): B alone once more, in a fresh app. Replaying the same drawing
+  twice does not give the app the same points (X events arrive and are merged as the machine's load
+  lets them), so the alone-vs-alone difference shows how much of the after-vs-alone difference is that.
 
 Suggestions are read from the app's ``--log-predictions`` lines (the last final one after the drawing).
 Prints B's top-1 accuracy in both conditions and the difference (target: within 3 points), one JSON
@@ -209,6 +212,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-seconds", type=float, default=900, help="stop starting new pairs after this")
     parser.add_argument("--verbose", action="store_true", help="one line per pair on stderr")
+    parser.add_argument("--noise-floor", action="store_true", help="also draw B alone a second time")
     args = parser.parse_args(argv)
     if args.data is None:
         parser.error("--data or INKLING_QUICKDRAW_DIR is needed")
@@ -233,6 +237,14 @@ def main(argv=None) -> int:
                 alone = app.draw(place(second.strokes, right, side))
             finally:
                 app.close()
+            again = None
+            if args.noise_floor:
+                app = App(xserver.display, args.model, Path(tmp) / f"again{n}")
+                try:
+                    _, right, side = slots(app.canvas)
+                    again = app.draw(place(second.strokes, right, side))
+                finally:
+                    app.close()
             app = App(xserver.display, args.model, Path(tmp) / f"after{n}")
             try:
                 left, right, side = slots(app.canvas)
@@ -244,6 +256,7 @@ def main(argv=None) -> int:
             row.update(
                 alone=top1(alone),
                 alone_strokes=alone["strokes"] if alone else None,
+                alone_again=top1(again) if args.noise_floor else None,
                 first_top1=top1(first_line),
                 accepted=any(p.get("strokes") == 0 for p in after_return if "top" in p),
                 after=top1(after),
@@ -259,17 +272,23 @@ def main(argv=None) -> int:
     after_ok = sum(r["after"] == r["second"] for r in results)
     report = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
-        "model": str(args.model.name),
+        "model": f"{args.model.name} ({len(classes)} classes)",
         "pairs": n,
         "seconds": round(time.monotonic() - started, 1),
         "second_top1_alone": round(alone_ok / n, 3) if n else None,
         "second_top1_after_accepted_first": round(after_ok / n, 3) if n else None,
         "difference_points": round(100 * (alone_ok - after_ok) / n, 1) if n else None,
         "target_points": 3.0,
+        "changed_top1_after_vs_alone": sum(r["after"] != r["alone"] for r in results),
         "first_top1": round(sum(r["first_top1"] == r["first"] for r in results) / n, 3) if n else None,
         "return_accepted": sum(r["accepted"] for r in results),
         "after_saw_only_second_strokes": sum(r["after_strokes"] == r["second_strokes"] for r in results),
     }
+    if args.noise_floor and n:
+        again_ok = sum(r["alone_again"] == r["second"] for r in results)
+        report["second_top1_alone_again"] = round(again_ok / n, 3)
+        report["noise_floor_points"] = round(100 * (alone_ok - again_ok) / n, 1)
+        report["changed_top1_alone_vs_alone_again"] = sum(r["alone_again"] != r["alone"] for r in results)
     print(json.dumps(report, indent=2))
     return 0
 
