@@ -512,7 +512,7 @@ def mixed_card(metrics: dict, command: str, model_path: Path, app: dict | None =
         "66-category base network's (`training/base/`, trained on an NVIDIA H200), frozen; its embedding layer "
         "and classifier were retrained here for all categories, over the trunk's cached features of "
         f"{s.get('rounds') or s['epochs']} rounds of freshly augmented drawings ({s['epochs']} passes over "
-        "them).",
+        "them; the weights of the pass that scored best on validation kept).",
         "",
         "Two tiers: the **bitmap tier** is the 65 categories with Google's official bitmaps (450 to 5,000 "
         "drawings each); the **stroke tier** is the other 280, known only from Google's stroke drawings (a "
