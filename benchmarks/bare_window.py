@@ -29,8 +29,9 @@ def main(argv=None) -> int:
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 2  # as Inkling's classifier does on this machine
+    opts.intra_op_num_threads = 2  # the runtime settings of Inkling's classifier (model/classifier.py)
     opts.inter_op_num_threads = 1
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.log_severity_level = 3
     session = ort.InferenceSession(argv[0], sess_options=opts, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
