@@ -61,9 +61,10 @@ class ArtLibrary:
 
     def __init__(self, folder: Path | None = None, mapping: dict[str, str] | None = None, error: str = ""):
         self.folder = Path(folder) if folder is not None else None
-        self.mapping = dict(mapping or {})
+        self._mapping = dict(mapping or {})
         # Why the library is empty or smaller than its mapping (shown to the user, never raised).
-        self.error = error
+        self._error = error
+        self._unread = False  # load(): the mapping is read when first needed
         self._bytes: dict[str, bytes | None] = {}
         self._renderers: dict[str, QSvgRenderer | None] = {}
         self._pixmaps: dict[tuple[str, int], QPixmap | None] = {}
@@ -71,25 +72,45 @@ class ArtLibrary:
 
     @classmethod
     def load(cls, folder: Path | None = None) -> ArtLibrary:
-        """Read the mapping only; a missing or damaged mapping gives an empty library with `error` set."""
-        folder = Path(folder) if folder is not None else default_art_dir()
-        path = folder / MAPPING_FILE
-        try:
-            mapping = read_mapping(path)
-        except FileNotFoundError:
-            return cls._empty(folder, f"no art mapping at {path}; suggestions show reference drawings")
-        except UnicodeDecodeError as exc:
-            return cls._empty(folder, f"the art mapping {path} cannot be read: it is not UTF-8 text ({exc})")
-        except ValueError as exc:  # read_mapping's messages name the file and line
-            return cls._empty(folder, f"the art mapping cannot be used: {exc}")
-        except (OSError, csv.Error) as exc:
-            return cls._empty(folder, f"the art mapping {path} cannot be read: {exc}")
-        return cls(folder, mapping)
+        """The pictures mapped in ``folder`` (default: the bundled art). The mapping is read on first use,
+        so that the app's first paint does not wait for it; a missing or damaged mapping gives an empty
+        library with `error` set."""
+        library = cls(Path(folder) if folder is not None else default_art_dir())
+        library._unread = True
+        return library
 
-    @classmethod
-    def _empty(cls, folder: Path, error: str) -> ArtLibrary:
+    def _read_mapping(self) -> None:
+        path = self.folder / MAPPING_FILE
+        try:
+            self._mapping = read_mapping(path)
+            return
+        except FileNotFoundError:
+            error = f"no art mapping at {path}; suggestions show reference drawings"
+        except UnicodeDecodeError as exc:
+            error = f"the art mapping {path} cannot be read: it is not UTF-8 text ({exc})"
+        except ValueError as exc:  # read_mapping's messages name the file and line
+            error = f"the art mapping cannot be used: {exc}"
+        except (OSError, csv.Error) as exc:
+            error = f"the art mapping {path} cannot be read: {exc}"
         print(f"inkling: {error}", file=sys.stderr)
-        return cls(folder, {}, error)
+        self._mapping, self._error = {}, error
+
+    @property
+    def mapping(self) -> dict[str, str]:
+        """category -> icon id."""
+        if self._unread:
+            self._unread = False
+            self._read_mapping()
+        return self._mapping
+
+    @property
+    def error(self) -> str:
+        self.mapping  # noqa: B018 (a mapping that cannot be read is the first error)
+        return self._error
+
+    @error.setter
+    def error(self, message: str) -> None:
+        self._error = message
 
     def has(self, label: str) -> bool:
         return label in self.mapping
