@@ -12,10 +12,13 @@ import csv
 import io
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QRectF, Qt
 from PySide6.QtGui import QImage, QPainter, QPixmap
-from PySide6.QtSvg import QSvgRenderer
+
+if TYPE_CHECKING:
+    from PySide6.QtSvg import QSvgRenderer  # (imported where a picture is first rendered)
 
 # Shown in Help ▸ About; resources/art/ATTRIBUTION.md says which file comes from which set.
 ART_ATTRIBUTION = (
@@ -144,6 +147,8 @@ class ArtLibrary:
         data = self.svg_bytes(label)
         renderer = None
         if data is not None:
+            from PySide6.QtSvg import QSvgRenderer
+
             renderer = QSvgRenderer(QByteArray(data))
             if not renderer.isValid():
                 self._note(f"the art for {label!r} is not valid SVG: {self.svg_path(label)}")
