@@ -34,7 +34,7 @@ PICTURE = [
     ("house", 50, 350, 270),
     ("tree", 350, 310, 290),
     ("flower", 300, 640, 120),
-    ("cat", 650, 430, 230),
+    ("dog", 640, 430, 240),
 ]
 
 
@@ -89,7 +89,7 @@ def main(argv=None) -> int:
             raise SystemExit(f"no raw drawings of {label!r} in {args.data}")
         for record in candidates:
             top = classifier.classify_strokes(record.strokes, 3)
-            if top[0].label == label and (top[0].p > 0.7 if not last else 0.5 < top[0].p and top[2].p > 0.03):
+            if top[0].label == label and (top[0].p > 0.7 if not last else 0.4 < top[0].p and top[1].p > 0.08):
                 return record
         return candidates[0]
 
