@@ -24,6 +24,23 @@ def quickdraw_dir() -> Path:
     return path
 
 
+OMNIGLOT_ENV = "INKLING_OMNIGLOT_DIR"
+
+
+@pytest.fixture(scope="session")
+def omniglot_dir() -> Path:
+    """Handwritten characters as Quick, Draw! ndjson (../shared/data/omniglot), via INKLING_OMNIGLOT_DIR."""
+    value = os.environ.get(OMNIGLOT_ENV)
+    if not value:
+        pytest.skip(
+            f"{OMNIGLOT_ENV} is not set: these tests need the Omniglot characters folder (.ci/run sets it)"
+        )
+    path = Path(value)
+    if not any(path.glob("*.ndjson")):
+        pytest.fail(f"{OMNIGLOT_ENV}={path} holds no <alphabet>.ndjson files")
+    return path
+
+
 @pytest.fixture(scope="session")
 def default_model_path() -> Path:
     path = ROOT / "resources" / "models" / "default.onnx"

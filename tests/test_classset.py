@@ -1,5 +1,6 @@
-"""Class sets: teach the bundled model new Quick, Draw! categories, save, reload, classify, edit; bad
-inputs to the API and to ``inkling-train teach``; damaged class-set files."""
+"""Class sets: teach the bundled model new classes (Quick, Draw! categories it lacks, or handwritten
+characters when it knows every category), save, reload, classify, edit; one drawing a class end to end;
+bad inputs to the API and to ``inkling-train teach``; damaged class-set files."""
 
 import io
 import json
@@ -11,7 +12,7 @@ from inkling.model.classifier import Classifier, load_model
 from inkling.model.classset import FORMAT, ClassSet, is_classset, load_classset, teach
 from inkling.model.contract import ModelError
 from inkling.model.raster import rasterize_batch
-from inkling.model.strokes import read_ndjson
+from inkling.model.strokes import read_ndjson, simplify, strokes_to_google
 from inkling.training.cli import main as train_main
 
 # Distinctive categories; the first three that the base model does not know are taught.
@@ -28,18 +29,46 @@ def base(default_model_path):
     return Classifier(default_model_path)
 
 
+def omniglot_characters(folder, n: int, per_person: slice) -> dict[str, list]:
+    """{"<alphabet> <character>": drawings by the people in ``per_person`` (sorted by person)} for the
+    first ``n`` characters of the first alphabet."""
+    by_char: dict[str, list] = {}
+    for rec in read_ndjson(sorted(folder.glob("*.ndjson"))[0]).records:
+        by_char.setdefault(rec.word, []).append(rec)
+    return {
+        word.replace("/", " "): [r.strokes for r in sorted(by_char[word], key=lambda r: r.key_id)[per_person]]
+        for word in sorted(by_char)[:n]
+    }
+
+
 @pytest.fixture(scope="module")
-def new_classes(base, quickdraw_dir):
-    """{name: (examples from raw/, held-out drawings from simplified/ that are not among the examples)}."""
+def new_class_source(base, request):
+    """(new classes {name: (examples, held-out drawings)}, spare drawings {name: [...]}) of three classes
+    the base model never learned: Quick, Draw! categories it lacks (examples from raw/, held-out drawings
+    from simplified/), or, when it knows them all, handwritten characters (examples by 8 people, held-out
+    drawings by 10 others)."""
     known = {c.casefold() for c in base.base_classes}
     names = [c for c in CANDIDATES if c.casefold() not in known][:3]
-    out = {}
-    for name in names:
-        raw = drawings_of(quickdraw_dir, name, "raw")[:SHOTS]
-        used = {r.key_id for r in raw}
-        held = [r.strokes for r in drawings_of(quickdraw_dir, name, "simplified") if r.key_id not in used]
-        out[name] = ([r.strokes for r in raw], held)
-    return out
+    classes, spare = {}, {}
+    if len(names) == 3:
+        quickdraw_dir = request.getfixturevalue("quickdraw_dir")
+        for name in names:
+            raw = drawings_of(quickdraw_dir, name, "raw")
+            used = {r.key_id for r in raw[:SHOTS]}
+            held = [r.strokes for r in drawings_of(quickdraw_dir, name, "simplified") if r.key_id not in used]
+            classes[name] = ([r.strokes for r in raw[:SHOTS]], held)
+            spare[name] = [r.strokes for r in raw[SHOTS : SHOTS + 3]]
+    else:
+        folder = request.getfixturevalue("omniglot_dir")
+        for name, drawings in omniglot_characters(folder, 3, slice(None)).items():
+            classes[name] = (drawings[:SHOTS], drawings[10:20])
+            spare[name] = drawings[SHOTS:11]
+    return classes, spare
+
+
+@pytest.fixture(scope="module")
+def new_classes(new_class_source):
+    return new_class_source[0]
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +101,8 @@ def test_teach_save_reload_classify_round_trip(base, new_classes, taught, saved,
 
     # base drawings keep their base prediction (the base columns are untouched)
     rows = []
-    for name in base.base_classes[:20]:
+    with_bitmaps = [c for c in base.base_classes if (quickdraw_dir / "bitmaps" / f"{c}.npy").exists()]
+    for name in with_bitmaps[:20]:
         rows.append(np.load(quickdraw_dir / "bitmaps" / f"{name}.npy", mmap_mode="r")[-10:])
     images = np.concatenate(rows).reshape(-1, 28, 28)
     before = base.predict_proba(images).argmax(1)
@@ -98,7 +128,7 @@ def test_file_holds_manifest_base_head_and_examples(base, new_classes, taught, s
     assert manifest["fit"]["seconds"] < 2.0
 
 
-def test_edit_add_rename_remove_and_reload(new_classes, saved, tmp_path, quickdraw_dir):
+def test_edit_add_rename_remove_and_reload(new_classes, new_class_source, saved, tmp_path):
     cs = ClassSet.load(saved)
     first, second, third = list(new_classes)
     np.testing.assert_array_equal(cs.W, load_classset(saved).head[0])
@@ -114,7 +144,7 @@ def test_edit_add_rename_remove_and_reload(new_classes, saved, tmp_path, quickdr
 
     cs.remove_class(second)
     assert cs.new_classes == ["my " + first, third] and cs.W.shape[1] == len(cs.base_classes) + 2
-    extra = [r.strokes for r in drawings_of(quickdraw_dir, second, "raw")[:3]]
+    extra = new_class_source[1][second][:3]
     cs.add_class(second + " again", extra)
     cs.add_examples(third, extra[:1])
     out = cs.save(tmp_path / "edited.inkset")
@@ -132,8 +162,8 @@ def test_teach_extends_a_class_set_and_is_deterministic(taught, saved, new_class
     name = list(new_classes)[0]
     same = teach(base, {n: ex for n, (ex, _) in new_classes.items()})
     np.testing.assert_array_equal(same.W, taught.W)
-    bigger = teach(saved, {"squiggle": new_classes[name][1][:2]})
-    assert bigger.new_classes == list(new_classes) + ["squiggle"]
+    bigger = teach(saved, {"my scribble": new_classes[name][1][:2]})
+    assert bigger.new_classes == list(new_classes) + ["my scribble"]
 
 
 def test_bad_examples_are_refused(base, new_classes):
@@ -222,12 +252,16 @@ def test_save_is_atomic(taught, tmp_path):
 
 
 @pytest.fixture()
-def examples_dir(tmp_path, new_classes, quickdraw_dir):
+def examples_dir(tmp_path, new_classes):
+    """Two <class>.ndjson files of 6 drawings each: the first in raw screen coordinates, the second in
+    Google's simplified form."""
     folder = tmp_path / "examples"
     folder.mkdir()
-    for i, name in enumerate(list(new_classes)[:2]):
-        fmt = "raw" if i == 0 else "simplified"
-        lines = (quickdraw_dir / "strokes" / fmt / f"{name}.ndjson").read_text().splitlines()[:6]
+    for i, (name, (examples, held)) in enumerate(list(new_classes.items())[:2]):
+        drawings = (examples + held)[:6]
+        if i == 1:
+            drawings = [simplify(d) for d in drawings]
+        lines = [json.dumps({"word": name, "drawing": strokes_to_google(d)}) for d in drawings]
         (folder / f"{name}.ndjson").write_text("\n".join(lines) + "\n")
     return folder
 
@@ -297,3 +331,54 @@ def test_cli_bad_inputs_fail_clearly_and_write_nothing(
         assert out.read_bytes() == b"precious"
     elif problem != "out is a folder":
         assert not out.exists()
+
+
+# --- one drawing a class: handwritten characters the model never saw -----------------------------------
+
+ONE_SHOT_CLASSES = 5
+
+
+@pytest.fixture(scope="module")
+def characters(omniglot_dir):
+    """{character: (one drawing by the first person, drawings of the same character by 10 others)}."""
+    found = omniglot_characters(omniglot_dir, ONE_SHOT_CLASSES, slice(None))
+    return {name: (drawings[0], drawings[10:20]) for name, drawings in found.items()}
+
+
+def test_one_drawing_a_class_teach_save_reload_classify(base, characters, tmp_path):
+    taught = teach(base, {name: [one] for name, (one, _) in characters.items()})
+    assert all(len(d) == 1 for d in taught.examples.values())
+    # one drawing: usable, and nothing to leave out for the quality figure
+    assert {q.recognised for q in taught.quality.values()} == {None}
+    path = taught.save(tmp_path / "one-shot.inkset")
+    clf = load_model(path)
+    K = len(base.base_classes)
+    assert clf.classes == base.base_classes + list(characters)
+    hits = total = 0
+    for c, (name, (one, others)) in enumerate(characters.items()):
+        assert clf.classify_strokes(one, top=1)[0].label == name  # its own drawing
+        probs = clf.predict_proba(rasterize_batch(others))  # ten other people's drawings of it
+        hits += int((probs.argmax(1) == K + c).sum())
+        total += len(others)
+    print(
+        f"\none drawing a class, {ONE_SHOT_CLASSES} characters: top-1 {hits / total:.2f} on {total} drawings"
+    )
+    assert hits / total >= 0.6, f"top-1 {hits / total:.2f} on other people's drawings"
+    again = ClassSet.load(path)  # the reloaded set edits on: a second drawing gives a quality figure
+    name, (_, others) = next(iter(characters.items()))
+    again.add_examples(name, [others[0]])
+    assert again.quality[name].examples == 2 and again.quality[name].recognised in (0, 1, 2)
+
+
+def test_cli_accepts_one_drawing_a_class(default_model_path, characters, tmp_path, capsys):
+    folder = tmp_path / "one"
+    folder.mkdir()
+    for name, (one, _) in list(characters.items())[:2]:
+        (folder / f"{name}.ndjson").write_text(
+            json.dumps({"word": name, "drawing": strokes_to_google(one)}) + "\n"
+        )
+    out = tmp_path / "one.inkset"
+    assert run_cli(default_model_path, folder, out) == 0
+    captured = capsys.readouterr()
+    assert "taught 2 new class(es)" in captured.out and "only 1 example(s)" in captured.err
+    assert load_model(out).classes[-2:] == sorted(p.stem for p in folder.glob("*.ndjson"))

@@ -3,7 +3,8 @@
     inkling-train teach --base resources/models/default.onnx --examples my-drawings/ --out mine.inkset
 
 ``--examples`` holds one Quick, Draw! ndjson file per new class, named ``<class name>.ndjson`` (raw or
-simplified strokes). The result is a class set (see :mod:`model.classset`) that ``inkling --model`` and
+simplified strokes); one drawing a class is enough, five or more recognise other people's drawings more
+reliably. The result is a class set (see :mod:`model.classset`) that ``inkling --model`` and
 ``inkling classify --model`` open like any model. Nothing is written unless every input is usable.
 """
 
@@ -49,7 +50,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.add_argument(
-        "--copies", type=int, default=None, help="jittered copies of each example (default: built in)"
+        "--copies", type=int, default=None, help="re-drawings of each example (default: by class size, 1-8)"
     )
     p.add_argument("--steps", type=int, default=FitOptions.steps, help="optimisation steps of the head fit")
     p.add_argument("--seed", type=int, default=0)
@@ -83,8 +84,8 @@ def read_examples(folder: Path, log=print) -> dict[str, list]:
             raise TeachError(f"{path}: no usable drawings of {name!r} (need at least {MIN_EXAMPLES})")
         if len(drawings) < RECOMMENDED_EXAMPLES:
             log(
-                f"warning: only {len(drawings)} example(s) of {name!r}; "
-                f"{RECOMMENDED_EXAMPLES} or more recognise new drawings more reliably"
+                f"warning: only {len(drawings)} example(s) of {name!r}: it works, but "
+                f"{RECOMMENDED_EXAMPLES} or more recognise other people's drawings more reliably"
             )
         examples[name] = drawings
     return examples
@@ -141,6 +142,12 @@ def run(args) -> int:
         f"taught {len(taught.new_classes)} new class(es) on top of {len(taught.base_classes)}: {counts}; "
         f"{seconds:.2f} s (head fit {taught.fit_info.get('seconds', 0):.2f} s)"
     )
+    measured = {n: q for n, q in taught.quality.items() if q.recognised is not None}
+    if measured:
+        log(
+            "recognised when left out of the teaching: "
+            + ", ".join(f"{n} {q.recognised}/{q.examples}" for n, q in measured.items())
+        )
     log(
         f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB); open it with: inkling --model {args.out}"
     )
