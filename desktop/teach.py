@@ -5,7 +5,12 @@ that have no drawing yet. Every change refits a class set (model.classset) on a 
 open model plus every class with at least one drawing, so a class is in the suggestions from its first
 drawing on; when a fit ends, its classifier replaces the suggestion engine's (``classifierReady``). Only
 the newest fit is used: one that ends after a later change is dropped. The fitted set is saved to the
-data folder (desktop.teach_store) by the worker right after the fit, atomically.
+data folder (desktop.teach_store) by the worker right after the fit, atomically. The worker keeps every
+drawing's embeddings (with its re-drawings) for the open model, so a refit renders only new drawings.
+
+Each fit also measures how well every class is learned (leave-one-out over its own drawings,
+``quality``) and which taught classes its drawings were mistaken for (``confusions``): the panel shows
+the figure and asks for another drawing of a class that is confused with another.
 
 With no taught class the suggestions use the open model itself. When the open model is itself a class
 set, teaching extends it: its taught classes join the person's own.
@@ -22,6 +27,7 @@ import numpy as np
 from inkling.model.classifier import Classifier
 from inkling.model.classset import RECOMMENDED_EXAMPLES, ClassSet, check_class_name, is_classset
 from inkling.model.contract import ModelError
+from inkling.model.fewshot import ClassQuality
 from inkling.model.strokes import as_strokes
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
@@ -34,20 +40,58 @@ def progress_text(count: int) -> str:
     """What the person reads under a class: how many more drawings would help."""
     good, better = RECOMMENDED_EXAMPLES, RELIABLE_EXAMPLES
     if count == 0:
-        return f"Draw one and add it: {good} drawings make a good start, {better} make it more reliable."
+        return f"Draw one and add it: one drawing is enough to start, {good} make it reliable."
+    if count == 1:
+        return (
+            f"In the suggestions now. Add another drawing so that Inkling can check how well it knows it; "
+            f"{good} make it reliable."
+        )
     if count < good:
         more = good - count
         return (
-            f"{more} more drawing{'s' if more > 1 else ''} to reach {good}; {better} make it more reliable."
+            f"{more} more drawing{'s' if more > 1 else ''} to reach {good}; {better} make it very reliable."
         )
     if count < better:
-        return f"Good start. {better - count} more make it more reliable."
+        return f"Good. {better - count} more make it very reliable."
     return f"{count} drawings: enough to work well. Drawings in other styles still help."
 
 
-def count_text(name: str, count: int) -> str:
-    """A class in the list: ``teapot (3/5)`` until it has the recommended drawings, then ``teapot (7)``."""
-    return f"{name} ({count}/{RECOMMENDED_EXAMPLES})" if count < RECOMMENDED_EXAMPLES else f"{name} ({count})"
+def count_text(name: str, count: int, quality: ClassQuality | None = None) -> str:
+    """A class in the list: ``teapot (3/5)`` until it has the recommended drawings, then ``teapot (7)``;
+    with its quality figure once measured: ``teapot (3/5) · 67%``."""
+    text = f"{name} ({count}/{RECOMMENDED_EXAMPLES})" if count < RECOMMENDED_EXAMPLES else f"{name} ({count})"
+    if quality is not None and quality.share is not None and quality.examples == count:
+        text += f" · {quality.share:.0%}"
+    return text
+
+
+def quality_text(name: str, quality: ClassQuality | None, taught: list[str]) -> str:
+    """What the figure means for one class, and what to draw next when it is weak."""
+    if quality is None:
+        return ""
+    if quality.recognised is None:
+        return "With one drawing there is nothing to check it against yet."
+    n, hits = quality.examples, quality.recognised
+    text = f"Recognised {hits} of its {n} drawings when each was left out of the teaching."
+    if quality.confused_with:
+        worst = max(quality.confused_with, key=lambda k: quality.confused_with[k])
+        kind = "your" if worst in taught else "the model's"
+        text += f" Mistaken for {kind} “{worst}” {quality.confused_with[worst]}×."
+    if hits < n:
+        text += f" Another drawing of “{name}” helps."
+    return text
+
+
+def confusion_text(pairs: list[tuple[str, str, int]]) -> str:
+    """The request for another drawing when taught classes are mistaken for each other."""
+    if not pairs:
+        return ""
+    a, b, _ = pairs[0]
+    text = f"“{a}” and “{b}” look alike to Inkling: draw another “{a}”, and one of “{b}”."
+    if len(pairs) > 1:
+        others = ", ".join(f"“{x}” / “{y}”" for x, y, _ in pairs[1:3])
+        text += f" Also confused: {others}."
+    return text
 
 
 def _unclashed(name: str, taken: list[str]) -> str:
@@ -98,10 +142,15 @@ class _FitJob(QRunnable):
             if req.examples:
                 cached = self.controller._worker_base  # only ever touched on the worker thread
                 if cached is None or cached[0] != req.base_serial:
-                    cached = (req.base_serial, Classifier.from_bytes(req.base_bytes, req.base_name))
+                    # a new model: its Classifier, and an empty cache of drawings' embeddings on it
+                    cached = (req.base_serial, Classifier.from_bytes(req.base_bytes, req.base_name), {})
                     self.controller._worker_base = cached
                 cs = ClassSet(
-                    req.base_bytes, req.examples, base_name=req.base_name, base_classifier=cached[1]
+                    req.base_bytes,
+                    req.examples,
+                    base_name=req.base_name,
+                    base_classifier=cached[1],
+                    embedding_cache=cached[2],
                 )
                 result.classset, result.classifier = cs, cs.classifier()
         except (ModelError, ValueError) as exc:
@@ -143,7 +192,7 @@ class TeachController(QObject):
         self._relay.done.connect(self._fit_done)
         self._model = model
         self._base_serial = 0
-        self._worker_base: tuple[int, Classifier] | None = None
+        self._worker_base: tuple[int, Classifier, dict] | None = None
         self._base_bytes = b""
         self._base_name = ""
         self._model_set: ClassSet | None = None  # the open model, when it is a class set
@@ -166,6 +215,27 @@ class TeachController(QObject):
 
     def count(self, name: str) -> int:
         return len(self.examples.get(name, []))
+
+    def quality(self, name: str) -> ClassQuality | None:
+        """How well ``name`` is learned, as of the newest fit (None before its first fit is done)."""
+        if self.classset is None:
+            return None
+        return self.classset.quality.get(name)
+
+    def confusions(self) -> list[tuple[str, str, int]]:
+        """Taught classes whose drawings were mistaken for each other when left out: (class, the class
+        it was mistaken for, how many times), most first; each pair once."""
+        taught = set(self.taught_classes)
+        pairs: dict[frozenset, tuple[str, str, int]] = {}
+        for name in self.taught_classes:
+            q = self.quality(name)
+            for other, n in q.confused_with.items() if q is not None else ():
+                if other in taught and other != name:
+                    key = frozenset((name, other))
+                    total = n + (pairs[key][2] if key in pairs else 0)
+                    first = pairs[key][0] if key in pairs else name
+                    pairs[key] = (first, other if first == name else name, total)
+        return sorted(pairs.values(), key=lambda p: -p[2])
 
     # --- start-up and the open model -----------------------------------------------------------------
 

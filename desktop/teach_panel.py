@@ -1,5 +1,9 @@
 """The Teach panel: name a new thing, add drawings of it from the canvas, rename, delete, export, import.
 
+Each class in the list shows its drawings and, from two drawings on, how well it is learned (the share
+of its own drawings recognised when each is left out of the teaching); under the list, the selected
+class's figure in words, and a request for another drawing when two taught classes are confused.
+
 The dialogs (names, confirmations, files) only ask; the work is done by the methods they call
 (``new_class``, ``add_drawing``, ``rename``, ``delete``, ``export_to``, ``import_from``), which tests
 call directly. Problems go to ``report(title, message)``.
@@ -27,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from .commands import ReplaceDrawingCommand
 from .drawing import as_model_strokes
-from .teach import TeachController, count_text, progress_text
+from .teach import TeachController, confusion_text, count_text, progress_text, quality_text
 
 FILE_FILTER = f"Inkling class sets (*{SUFFIX});;All files (*)"
 WARNING_STYLE = "color: #b3261e;"
@@ -42,7 +46,7 @@ class TeachPanel(QWidget):
         self.report = lambda title, message: QMessageBox.warning(self, title, message)
         self.ask_unsaved = self._ask_unsaved  # -> "export", "discard" or "cancel"
 
-        intro = QLabel("Teach Inkling a new thing: name it, then draw it a few times.")
+        intro = QLabel("Teach Inkling a new thing: name it, then draw it. One drawing is enough to start.")
         intro.setWordWrap(True)
         self.class_list = QListWidget()
         self.class_list.setObjectName("taughtClasses")
@@ -60,6 +64,13 @@ class TeachPanel(QWidget):
         self.add_button.clicked.connect(self.add_drawing)
         self.progress = QLabel()
         self.progress.setWordWrap(True)
+        self.quality = QLabel()  # the selected class's figure in words
+        self.quality.setObjectName("teachQuality")
+        self.quality.setWordWrap(True)
+        self.advice = QLabel()  # another drawing, please: taught classes confused with each other
+        self.advice.setObjectName("teachAdvice")
+        self.advice.setWordWrap(True)
+        self.advice.setStyleSheet(WARNING_STYLE)
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.storage = QLabel()
@@ -83,6 +94,8 @@ class TeachPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.add_button)
         layout.addWidget(self.progress)
+        layout.addWidget(self.quality)
+        layout.addWidget(self.advice)
         layout.addWidget(self.status)
         layout.addWidget(self.storage)
         layout.addLayout(files)
@@ -114,8 +127,11 @@ class TeachPanel(QWidget):
         self.class_list.blockSignals(True)
         self.class_list.clear()
         for name, drawings in c.examples.items():
-            item = QListWidgetItem(count_text(name, len(drawings)))
+            quality = c.quality(name)
+            item = QListWidgetItem(count_text(name, len(drawings), quality))
             item.setData(Qt.ItemDataRole.UserRole, name)
+            if quality is not None and quality.share is not None and quality.examples == len(drawings):
+                item.setToolTip(quality_text(name, quality, c.taught_classes))
             self.class_list.addItem(item)
         self.class_list.blockSignals(False)
         if keep in c.examples:
@@ -124,6 +140,8 @@ class TeachPanel(QWidget):
             self.class_list.setCurrentRow(self.class_list.count() - 1)
         self.status.setStyleSheet(WARNING_STYLE if c.unavailable or c.fit_error else "")
         self.status.setText(self._status_text())
+        self.advice.setText(confusion_text(c.confusions()) if not c.busy else self.advice.text())
+        self.advice.setVisible(bool(self.advice.text()))
         self._refresh_storage()
         self._refresh_selection()
 
@@ -169,9 +187,14 @@ class TeachPanel(QWidget):
         if name is None:
             self.add_button.setText("Add this drawing as an example")
             self.progress.setText("Start with New class…" if usable and not c.examples else "")
+            self.quality.setText("")
         else:
             self.add_button.setText(f"Add this drawing to “{name}”")
             self.progress.setText(f"{name}: {progress_text(c.count(name))}")
+            quality = c.quality(name)
+            current = quality is not None and quality.examples == c.count(name)
+            self.quality.setText(quality_text(name, quality, c.taught_classes) if current else "")
+        self.quality.setVisible(bool(self.quality.text()))
 
     # --- actions --------------------------------------------------------------------------------------
 

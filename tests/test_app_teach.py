@@ -11,6 +11,7 @@ from inkling.desktop.commands import AddStrokeCommand
 from inkling.desktop.drawing import Stroke
 from inkling.desktop.teach_store import CLASSES_DIR, CURRENT, DATA_DIR_ENV, data_dir
 from inkling.model.classset import ClassSet
+from inkling.model.strokes import read_ndjson
 from test_app_support import draw, make_window, raw_drawings
 
 CANDIDATES = ["envelope", "wine glass", "anvil", "cactus"]  # distinctive; the first one the model lacks
@@ -26,12 +27,22 @@ def classifier(default_model_path):
 
 
 @pytest.fixture(scope="module")
-def new_class(classifier, quickdraw_dir):
-    """(name, example drawings, held-out drawings): recognised raw drawings of a category the model lacks."""
+def new_class(classifier, request):
+    """(name, example drawings, held-out drawings) of something the model never learned: recognised raw
+    drawings of a Quick, Draw! category it lacks, or, when it knows them all, a handwritten character
+    (examples by 5 people, held-out drawings by 5 others)."""
     known = {c.casefold() for c in classifier.classes}
-    name = next(c for c in CANDIDATES if c.casefold() not in known)
-    good = [r.strokes for r in raw_drawings(quickdraw_dir, name, limit=60) if r.extra.get("recognized")]
-    return name, good[:SHOTS], good[SHOTS : SHOTS + HELD_OUT]
+    missing = [c for c in CANDIDATES if c.casefold() not in known]
+    if missing:
+        name = missing[0]
+        quickdraw_dir = request.getfixturevalue("quickdraw_dir")
+        good = [r.strokes for r in raw_drawings(quickdraw_dir, name, limit=60) if r.extra.get("recognized")]
+        return name, good[:SHOTS], good[SHOTS : SHOTS + HELD_OUT]
+    folder = request.getfixturevalue("omniglot_dir")
+    records = read_ndjson(sorted(folder.glob("*.ndjson"))[-1]).records
+    word = sorted({r.word for r in records})[3]
+    drawings = [r.strokes for r in sorted((r for r in records if r.word == word), key=lambda r: r.key_id)]
+    return word.replace("/", " "), drawings[:SHOTS], drawings[10 : 10 + HELD_OUT]
 
 
 def teach_window(qtbot, classifier, tmp_path, data=None, **kwargs):
@@ -77,12 +88,18 @@ def test_teach_by_drawing_then_restart_rename_export_delete_import(
             # in the suggestions from the first drawing on, once its fit (off the UI thread) is done
             settle(qtbot, window)
             assert name in window.engine.classifier.classes
-            assert "4 more drawings to reach 5; 10 make it more reliable" in panel.progress.text()
+            assert "In the suggestions now. Add another drawing" in panel.progress.text()
+            assert "nothing to check it against" in panel.quality.text()
             window.undo_stack.undo()  # the clear is undoable: the drawing comes back
             assert len(window.document) == len(drawing)
             window.clear()
     settle(qtbot, window)
-    assert "5 more make it more reliable" in panel.progress.text()
+    assert "5 more make it very reliable" in panel.progress.text()
+    # the quality figure: leave-one-out over its five drawings, in the row and in words
+    quality = window.teach.quality(name)
+    assert quality.examples == SHOTS and quality.recognised is not None
+    assert panel.rows == [f"{name} ({SHOTS}) · {quality.recognised / SHOTS:.0%}"]
+    assert f"Recognised {quality.recognised} of its {SHOTS} drawings" in panel.quality.text()
     assert window.engine.classifier.classes == [*classifier.classes, name]
     assert "your 1 taught class" in panel.status.text()
 
@@ -101,7 +118,10 @@ def test_teach_by_drawing_then_restart_rename_export_delete_import(
     window.close()
     again = teach_window(qtbot, classifier, tmp_path, data)
     assert again.settings.show_teach  # the panel comes back as it was left
-    assert again.teach.examples.keys() == {name} and again.teach_panel.rows == [f"{name} ({SHOTS})"]
+    assert again.teach.examples.keys() == {name}
+    assert again.teach_panel.rows == [
+        f"{name} ({SHOTS}) · {quality.recognised / SHOTS:.0%}"
+    ]  # kept in the file
     assert not again.teach.busy and again.engine.classifier.classes[-1] == name
     assert (again.engine.classifier.head[0] == head[0]).all()
     assert not again.errors
@@ -131,7 +151,7 @@ def test_teach_by_drawing_then_restart_rename_export_delete_import(
     settle(qtbot, again)
     assert again.open_model(exported)
     settle(qtbot, again)
-    assert again.teach_panel.rows == [f"my doodle ({SHOTS})"]
+    assert again.teach_panel.rows[0].startswith(f"my doodle ({SHOTS})")
     assert again.engine.classifier.classes[-1] == "my doodle"
 
 
@@ -194,7 +214,7 @@ def test_unwritable_data_folder_keeps_classes_in_memory(qtbot, classifier, tmp_p
     assert "cannot save" in saving[0] and "Export" in saving[0]
     assert "Not saved" in panel.storage.text()
     assert window.engine.classifier.classes[-1] == name  # the class still works
-    assert panel.rows == [f"{name} (3/5)"]
+    assert panel.rows[0].startswith(f"{name} (3/5)")
     assert len(window.teach.classset.examples[name]) == 3  # the newest fit is the one in use
 
     # quitting offers to export what the data folder could not take; cancel keeps the window open
@@ -205,3 +225,37 @@ def test_unwritable_data_folder_keeps_classes_in_memory(qtbot, classifier, tmp_p
     assert panel.export_to(exported)
     assert ClassSet.load(exported).examples.keys() == {name}
     assert window.close() and len(asked) == 1  # exported: nothing left to lose
+
+
+def test_quality_figure_and_a_request_when_two_taught_classes_are_confused(
+    qtbot, classifier, tmp_path, new_class
+):
+    """Two classes taught from the same drawings cannot be told apart: the panel says so, per class, and
+    asks for another drawing; a distinct third class keeps a good figure."""
+    name, examples, held_out = new_class
+    window = teach_window(qtbot, classifier, tmp_path, tmp_path / "data")
+    panel = window.teach_panel
+    same = examples[:3]
+    for cls, drawings in [("thing", same), ("other thing", same[1:] + same[:1])]:
+        assert panel.new_class(cls)
+        for drawing in drawings:
+            put(window, drawing)
+            assert panel.add_drawing()
+    settle(qtbot, window)
+    a, b = window.teach.quality("thing"), window.teach.quality("other thing")
+    assert a.examples == b.examples == 3
+    assert a.confused_with.get("other thing", 0) + b.confused_with.get("thing", 0) >= 2
+    assert window.teach.confusions()[0][:2] in (("thing", "other thing"), ("other thing", "thing"))
+    assert panel.advice.isVisibleTo(panel)
+    assert "look alike to Inkling: draw another" in panel.advice.text()
+    assert "thing" in panel.advice.text() and "other thing" in panel.advice.text()
+    panel.select("thing")
+    assert "Mistaken for your “other thing”" in panel.quality.text()
+    assert "Another drawing of “thing” helps." in panel.quality.text()
+    row = next(r for r in panel.rows if r.startswith("thing "))
+    assert row == f"thing (3/5) · {a.recognised / 3:.0%}"
+
+    # deleting one of the look-alikes ends the request
+    panel.delete("other thing")
+    settle(qtbot, window)
+    assert window.teach.confusions() == [] and not panel.advice.isVisibleTo(panel)
