@@ -77,7 +77,7 @@ class MixedConfig:
     early_partial_p: float = 0.5
     freeze_blocks: int = 2  # the first conv blocks keep the initial weights (and cost no backward pass)
     init_from: str | None = None
-    head_epochs: int = 8  # all conv blocks frozen: passes of the embedding + classifier over the cached rounds
+    head_epochs: int = 8  # all conv blocks frozen: passes of the head over the cached rounds
     render_workers: int = 1  # background processes rendering the next epoch's stroke variants; 0: inline
     threads: int | None = None
     val_bitmaps_per_class: int = 40  # per-epoch monitoring; the final choices use the whole val split
@@ -505,7 +505,15 @@ def fit_mixed(cfg: MixedConfig, *, resume: bool = False, log=print) -> dict:
 
         try:
             history = fit_head_on_cached_features(
-                cfg, net, data, renderer, x_bm, y_bm, (xv_bm, yv_bm, xv_st, yv_st, xv_early, yv_early), run, log
+                cfg,
+                net,
+                data,
+                renderer,
+                x_bm,
+                y_bm,
+                (xv_bm, yv_bm, xv_st, yv_st, xv_early, yv_early),
+                run,
+                log,
             )
         finally:
             renderer.close()
