@@ -85,6 +85,19 @@ def test_classify_every_drawing_and_picture(corpus):
     assert not problems, problems_report(problems)
 
 
+def test_every_valid_drawing_renders_with_ink(corpus):
+    """Extreme but finite drawings keep the rasterizer's contract, and are not silently blank (a span
+    overflowing float64 once gave NaN, then an all-black image or an IndexError)."""
+    from inkling.model.raster import rasterize
+    from inkling.model.strokes import read_ndjson
+
+    for path, accept in corpus.drawings.items():
+        if accept:
+            for record in read_ndjson(path, skip_bad=True).records:
+                image = rasterize(record.strokes)
+                assert image.shape == (28, 28) and image.dtype == np.uint8 and image.max() > 0, path.name
+
+
 def test_classify_reports_many_bad_lines_briefly(corpus):
     from inkling.desktop.cli import MAX_LINE_ERRORS, main
 

@@ -65,6 +65,8 @@ def make_drawings(root: Path, corpus: Corpus) -> None:
         # Finite coordinates whose span overflows float64: the rasterizer must still draw them.
         "huge_coordinates.ndjson": _line([[[-big, big, 0], [big, -big, 1e308]]]),
         "huge_and_tiny.ndjson": _line([[[0, 1.79e308], [0, -1.79e308]], [[5e-324, 0], [0, 5e-324]]]),
+        "huge_span_x.ndjson": _line([[[-1e308, 1e308], [0, 0]]]),  # an IndexError in the rasterizer once
+        "huge_span_xy.ndjson": _line([[[-1.79e308, 1.79e308], [-1.79e308, 1.79e308]]]),
         "subnormal_span.ndjson": _line([[[0, 5e-324, 1e-323], [0, 5e-324, 0]]]),
         "single_point.ndjson": _line([[[12.5], [7.25]]]),
         "all_points_equal.ndjson": _line([[[3, 3, 3], [4, 4, 4]], [[3], [4]]]),
