@@ -39,20 +39,6 @@ def percentile(values, q):
     return float(np.percentile(np.asarray(values), q))
 
 
-def _fit_into(strokes, x: float, y: float, side: float) -> list[np.ndarray]:
-    """A drawing scaled (aspect kept) into the side x side box at (x, y); integer points, as a mouse gives."""
-    pts = np.concatenate([s[:, :2] for s in strokes])
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
-    scale = side / max(float((hi - lo).max()), 1.0)
-    out = []
-    for s in strokes:
-        xy = np.round((s[:, :2] - (lo + hi) / 2) * scale + np.array([x + side / 2, y + side / 2])).astype(int)
-        keep = np.ones(len(xy), dtype=bool)
-        keep[1:] = (np.diff(xy, axis=0) != 0).any(axis=1)
-        out.append(xy[keep])
-    return out
-
-
 def bench_stroke_end(model_path: Path, data_dir: Path, per_class: int, pieces: int) -> dict:
     """Stroke end -> suggestions shown, with ``pieces`` pieces of clean art placed in the scene first.
 
@@ -69,7 +55,7 @@ def bench_stroke_end(model_path: Path, data_dir: Path, per_class: int, pieces: i
     from PySide6.QtCore import QPoint
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
-    from test_app_support import LEFT, NO_MOD, fit_to_widget, raw_drawings
+    from test_app_support import LEFT, NO_MOD, fit_into, fit_to_widget, raw_drawings
 
     app = QApplication.instance() or QApplication([])
     classifier = load_model(model_path)
@@ -100,7 +86,7 @@ def bench_stroke_end(model_path: Path, data_dir: Path, per_class: int, pieces: i
             label = with_art[(i * 7) % len(with_art)]  # spread over the classes
             record = raw_drawings(data_dir, label, limit=1)[0]
             x, y = (i % 5) * cell, (i // 5 % 4) * cell
-            for stroke in _fit_into(record.strokes, x + 0.1 * cell, y + 0.1 * cell, 0.8 * cell):
+            for stroke in fit_into(record.strokes, x + 0.1 * cell, y + 0.1 * cell, 0.8 * cell):
                 draw_stroke(canvas, stroke)
                 QTest.mouseRelease(canvas, LEFT, NO_MOD, QPoint(*map(int, stroke[-1])))
             window.engine.wait_idle()

@@ -19,8 +19,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
@@ -36,20 +34,6 @@ PICTURE = [
     ("flower", 300, 640, 120),
     ("dog", 640, 430, 240),
 ]
-
-
-def fit_into(strokes, x: float, y: float, side: float) -> list[np.ndarray]:
-    """A drawing scaled (aspect kept) into the side x side box at (x, y); integer points, as a mouse gives."""
-    pts = np.concatenate([s[:, :2] for s in strokes])
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
-    scale = side / max(float((hi - lo).max()), 1.0)
-    out = []
-    for s in strokes:
-        xy = np.round((s[:, :2] - (lo + hi) / 2) * scale + np.array([x + side / 2, y + side / 2])).astype(int)
-        keep = np.ones(len(xy), dtype=bool)
-        keep[1:] = (np.diff(xy, axis=0) != 0).any(axis=1)
-        out.append(xy[keep])
-    return out
 
 
 def main(argv=None) -> int:
@@ -71,7 +55,7 @@ def main(argv=None) -> int:
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
-    from test_app_support import LEFT, NO_MOD, raw_drawings
+    from test_app_support import LEFT, NO_MOD, fit_into, raw_drawings
 
     app = QApplication([sys.argv[0]])  # noqa: F841 (kept alive for the whole run)
     classifier = load_model(args.model)

@@ -50,13 +50,12 @@ def test_drawings(
 test_drawings.__test__ = False  # a helper, not a test
 
 
-def fit_to_widget(strokes: list[np.ndarray], width: int, height: int, margin: int = 40) -> list[np.ndarray]:
-    """Scale a drawing (aspect kept) into a widget of this size; integer points, as a mouse gives."""
+def fit_into(strokes: list[np.ndarray], x: float, y: float, side: float) -> list[np.ndarray]:
+    """Scale a drawing (aspect kept) into the side x side box at (x, y); integer points, as a mouse gives."""
     pts = np.concatenate([s[:, :2] for s in strokes])
     lo, hi = pts.min(axis=0), pts.max(axis=0)
-    span = max(float((hi - lo).max()), 1.0)
-    scale = min(width - 2 * margin, height - 2 * margin) / span
-    centre = np.array([width / 2, height / 2])
+    scale = side / max(float((hi - lo).max()), 1.0)
+    centre = np.array([x + side / 2, y + side / 2])
     out = []
     for s in strokes:
         xy = np.round((s[:, :2] - (lo + hi) / 2) * scale + centre).astype(int)
@@ -64,6 +63,12 @@ def fit_to_widget(strokes: list[np.ndarray], width: int, height: int, margin: in
         keep[1:] = (np.diff(xy, axis=0) != 0).any(axis=1)  # a mouse reports no move without motion
         out.append(xy[keep])
     return out
+
+
+def fit_to_widget(strokes: list[np.ndarray], width: int, height: int, margin: int = 40) -> list[np.ndarray]:
+    """Scale a drawing (aspect kept) into the middle of a widget of this size, a margin all round."""
+    side = min(width - 2 * margin, height - 2 * margin)
+    return fit_into(strokes, (width - side) / 2, (height - side) / 2, side)
 
 
 def draw_stroke(widget, points: np.ndarray) -> None:
