@@ -507,15 +507,14 @@ def mixed_card(metrics: dict, command: str, model_path: Path, app: dict | None =
         f"{len(s['classes'])} Quick, Draw! categories, rendered by `model.raster` as 28×28 images"
         + (f": {_shape(c)}." if c else "."),
         "",
-        "**One network, trained on a CPU.** No GPU was lent to the session that built it, so it is a single "
-        "network trained on a shared 2-core CPU, not an ensemble or a distilled student: its conv trunk is the "
+        f"**One network** (trained on {s['hardware']}; not an ensemble or a distilled student): its conv trunk is the "
         "66-category base network's (`training/base/`, trained on an NVIDIA H200), frozen; its embedding layer "
         "and classifier were retrained here for all categories, over the trunk's cached features of "
         f"{s.get('rounds') or s['epochs']} rounds of freshly augmented drawings ({s['epochs']} passes over "
         "them; the weights of the pass that scored best on validation kept).",
         "",
-        "Two tiers: the **bitmap tier** is the 65 categories with Google's official bitmaps (450 to 5,000 "
-        "drawings each); the **stroke tier** is the other 280, known only from Google's stroke drawings (a "
+        f"Two tiers: the **bitmap tier** is the {len(bm)} categories with Google's official bitmaps (450 to 5,000 "
+        f"drawings each); the **stroke tier** is the other {len(st)}, known only from Google's stroke drawings (a "
         "median of 24 distinct drawings each). Every figure below is the argmax over all "
         f"{len(s['classes'])} classes.",
         "",
@@ -569,7 +568,7 @@ def mixed_card(metrics: dict, command: str, model_path: Path, app: dict | None =
             else ""
         )
         + " |",
-        f"| hardware | {s['hardware']} (a shared 2-core AMD EPYC VM, no GPU) |",
+        f"| hardware | {s['hardware']} |",
         f"| torch | {s['torch']} |",
         "",
         "Reproduce it (see `RECIPE` in `training/retrain.py` and `training/mixed.py` for every setting):",
