@@ -152,16 +152,17 @@ def load_model(path: str | os.PathLike, **kwargs) -> Classifier:
     path = Path(path)
     if not path.exists():
         raise ModelError(f"model file not found: {path}")
-    if _maybe_zip(path):  # only then can it be a class set: the app starts without importing model.classset
+    if is_classset(path):
         from . import classset
 
-        if classset.is_classset(path):
-            return classset.load_classset(path, **kwargs)
+        return classset.load_classset(path, **kwargs)
     return Classifier(path, **kwargs)
 
 
-def _maybe_zip(path: Path) -> bool:
-    """A zip signature at the start or a zip directory at the end (as model.classset.is_classset asks)."""
+def is_classset(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is (or claims to be: a zip signature at the start) a class set rather than ONNX.
+
+    Here rather than in model.classset, so that the app opens a plain model without importing that."""
     import zipfile
 
     try:

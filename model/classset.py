@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .classifier import is_classset
 from .contract import ModelError
 from .fewshot import ClassQuality, FitOptions, embed_examples, fit_head, leave_one_out, variants_for
 from .strokes import (
@@ -75,16 +76,6 @@ MAX_MEMBER_BYTES = {MANIFEST: 8 * 2**20, HEAD: 256 * 2**20}
 MAX_EXAMPLES_BYTES = 64 * 2**20  # one class's example drawings
 MAX_COORDINATE = 1e9  # example coordinates beyond this are rescaled (see _clean_drawings)
 MAX_FIT_STEPS = 10_000  # a saved option beyond this is not honoured (the default is 150)
-
-
-def is_classset(path: str | os.PathLike) -> bool:
-    """Whether ``path`` is (or claims to be: a zip signature at the start) a class set rather than ONNX."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4)
-    except OSError:
-        return False
-    return head.startswith(b"PK") or zipfile.is_zipfile(path)
 
 
 def check_class_name(name: str, taken: Iterable[str] = ()) -> str:
