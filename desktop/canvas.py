@@ -631,8 +631,8 @@ class Canvas(QGraphicsView):
             self._drag = None
         event.accept()
 
-    def viewportEvent(self, event):
-        # Input normally arrives at the viewport, the child widget that shows the scene.
+    def _pen_or_touch(self, event) -> bool:
+        """Touch and tablet input, wherever it arrives; False for any other event."""
         kind = event.type()
         if kind in _TOUCH:
             self._touch(event)
@@ -640,18 +640,18 @@ class Canvas(QGraphicsView):
         if kind in _TABLET:
             self.tabletEvent(event)
             return True
-        return super().viewportEvent(event)
+        return False
+
+    def viewportEvent(self, event):
+        # Input normally arrives at the viewport, the child widget that shows the scene.
+        return self._pen_or_touch(event) or super().viewportEvent(event)
 
     def event(self, event):
         # Input sent to the canvas itself (its viewport has the same geometry) is handled the same way;
         # a scroll area would otherwise ignore it.
+        if self._pen_or_touch(event):
+            return True
         kind = event.type()
-        if kind in _TOUCH:
-            self._touch(event)
-            return True
-        if kind in _TABLET:
-            self.tabletEvent(event)
-            return True
         if kind == QEvent.Type.MouseButtonPress:
             self.mousePressEvent(event)
             return True
