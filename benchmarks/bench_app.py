@@ -126,6 +126,7 @@ def bench_stroke_end(model_path: Path, data_dir: Path, per_class: int, pieces: i
             app.processEvents()
             assert len(window.document) == 0 and len(window.scene) == placed
         off_thread = window.engine.off_thread
+        window.ask_unsaved = lambda action: "discard"  # the benchmark's scene: no "save changes?" box
         window.close()
     return {
         "pieces_in_scene": placed,

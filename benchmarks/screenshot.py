@@ -122,6 +122,7 @@ def main(argv=None) -> int:
         print(f"{args.out}: {pixmap.width()}x{pixmap.height()}, {len(window.scene)} pieces placed")
         for label, key, strokes, top in drawn:
             print(f"  drew {label} ({key}, {strokes} strokes): suggestions {top}")
+        window.ask_unsaved = lambda action: "discard"  # the demo picture: no "save changes?" box
         window.close()
     return 0
 

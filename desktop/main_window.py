@@ -74,6 +74,9 @@ class MainWindow(QMainWindow):
         self.art = art if art is not None else ArtLibrary.load()  # reads its mapping only: pictures on use
         self.log_predictions = log_predictions
         self.scene_path: Path | None = None  # where File ▸ Save writes the scene
+        # Unsaved work, before closing or opening another scene: -> "save", "discard" or "cancel".
+        # (A script or test that drives the window replaces it, so that no modal box waits for a person.)
+        self.ask_unsaved: Callable[[str], str] = self._ask_unsaved
         self.document = Document(self)  # the current doodle
         self.scene = Scene(self)  # the placed pieces
         self.pieces = PiecePainter(self.art, self.references)
@@ -562,6 +565,7 @@ class MainWindow(QMainWindow):
         return True
 
     def open_scene(self, path: str | Path) -> bool:
+        """Replace the whole scene with a saved one (undoable; File ▸ Open asks about unsaved work first)."""
         try:
             data = scene_file.read_scene(path)
         except scene_file.SceneFormatError as exc:
@@ -602,34 +606,81 @@ class MainWindow(QMainWindow):
             return False
         return True
 
-    def _save_scene(self) -> None:
+    def _save_scene(self) -> bool:
+        """File ▸ Save: the scene to its file, or (none yet) where the Save As dialog says."""
         if self.scene_path is None:
-            self._ask_save_drawing()
-        else:
-            self.save_drawing(self.scene_path)
+            return self._ask_save_drawing()
+        return self.save_drawing(self.scene_path)
+
+    @property
+    def has_unsaved_changes(self) -> bool:
+        """Changed since opened or saved, and something to lose: an empty, unnamed canvas has nothing."""
+        if self.undo_stack.isClean():
+            return False
+        return self.scene_path is not None or len(self.scene) > 0 or len(self.document) > 0
+
+    def _confirm_discard(self, action: str) -> bool:
+        """Before ``action`` ("closing", "opening x.inkscene") loses the unsaved work: True to go on.
+
+        Save saves the scene as File ▸ Save does; a Save As that is cancelled, fails or writes something
+        other than a scene (a PNG leaves the scene unsaved) goes back, as Cancel does: nothing is lost.
+        """
+        if not self.has_unsaved_changes:
+            return True
+        choice = self.ask_unsaved(action)
+        if choice == "save":
+            return self._save_scene() and self.undo_stack.isClean()
+        return choice == "discard"
+
+    def _ask_unsaved(self, action: str) -> str:
+        from PySide6.QtWidgets import QMessageBox
+
+        buttons = QMessageBox.StandardButton
+        name = f"“{self.scene_path.name}”" if self.scene_path else "your picture"
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Unsaved changes",
+            f"Save the changes to {name} before {action}?",
+            buttons.Save | buttons.Discard | buttons.Cancel,
+            self,
+        )
+        box.setInformativeText("If you don't save, your changes will be lost.")
+        box.setDefaultButton(buttons.Save)
+        box.setEscapeButton(buttons.Cancel)
+        box.exec()
+        clicked = box.clickedButton()
+        answer = box.standardButton(clicked) if clicked is not None else buttons.Cancel
+        return {buttons.Save: "save", buttons.Discard: "discard"}.get(answer, "cancel")
 
     def _ask_open_drawing(self) -> None:
         from PySide6.QtWidgets import QFileDialog
 
         path, _ = QFileDialog.getOpenFileName(self, "Open", "", OPEN_FILTER)
-        if path:
-            self.open_drawing(path)
+        if not path:
+            return
+        # A scene replaces the whole picture and becomes the file File ▸ Save writes: the work so far
+        # would be left unsaved with nothing to say so. (A drawing replaces the doodle only, undoably.)
+        if Path(path).suffix.lower() == scene_file.SUFFIX and not self._confirm_discard(
+            f"opening “{Path(path).name}”"
+        ):
+            return
+        self.open_drawing(path)
 
-    def _ask_save(self, title: str, filters: dict[str, str], name: str) -> None:
+    def _ask_save(self, title: str, filters: dict[str, str], name: str) -> bool:
         from PySide6.QtWidgets import QFileDialog
 
         from . import files
 
         path, chosen = QFileDialog.getSaveFileName(self, title, name, ";;".join(filters))
         if not path:
-            return
+            return False
         if Path(path).suffix.lower() not in (*files.FORMATS, scene_file.SUFFIX):
             path += filters.get(chosen, next(iter(filters.values())))
-        self.save_drawing(path)
+        return self.save_drawing(path)
 
-    def _ask_save_drawing(self) -> None:
+    def _ask_save_drawing(self) -> bool:
         name = self.scene_path.name if self.scene_path else f"picture{scene_file.SUFFIX}"
-        self._ask_save("Save As", SAVE_FILTERS, name)
+        return self._ask_save("Save As", SAVE_FILTERS, name)
 
     def _ask_export(self) -> None:
         self._ask_save("Export Picture", EXPORT_FILTERS, "picture.png")
@@ -667,6 +718,9 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About Inkling", self.about_text())
 
     def closeEvent(self, event):
+        if not self._confirm_discard("closing"):
+            event.ignore()
+            return
         # (confirm_close lets a fit in flight save the newest classes)
         if self._teach is not None and not self.teach_panel.confirm_close():
             event.ignore()

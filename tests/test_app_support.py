@@ -86,6 +86,10 @@ def draw(widget, strokes: list[np.ndarray], fit: bool = True) -> list[np.ndarray
     return points
 
 
+def _discard(action: str) -> str:
+    return "discard"
+
+
 def make_window(qtbot, classifier, tmp_path, references=None, **kwargs):
     from inkling.desktop.main_window import MainWindow
     from inkling.desktop.references import ReferenceLibrary
@@ -99,7 +103,10 @@ def make_window(qtbot, classifier, tmp_path, references=None, **kwargs):
     )
     window.errors = []
     window.report_error = lambda title, message: window.errors.append((title, message))
-    qtbot.addWidget(window)
+    # Closing (in a test and at teardown) must not wait on the modal "save changes?" box; the tests of
+    # that box (test_app_unsaved.py) put the real one back, and teardown takes it away again.
+    window.ask_unsaved = _discard
+    qtbot.addWidget(window, before_close_func=lambda w: setattr(w, "ask_unsaved", _discard))
     window.resize(1000, 640)
     window.show()
     qtbot.waitExposed(window)
