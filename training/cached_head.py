@@ -56,7 +56,7 @@ def _round(cfg, r: int, net, renderer, x_bm, y_bm, cache: Path, log) -> tuple[np
             return z["features"], z["labels"]
     t0 = time.perf_counter()
     x_pool, y_pool = renderer.get(r)
-    if r + 1 < cfg.epochs:
+    if r + 1 < cfg.epochs and not (cache / f"round_{r + 1:03d}.npz").exists():
         renderer.request(r + 1)
     waited = time.perf_counter() - t0
     rng = np.random.default_rng([cfg.train_seed, r, 17])
@@ -90,7 +90,9 @@ def fit_head_on_cached_features(cfg, net, data, renderer, x_bm, y_bm, val_sets, 
         p.requires_grad_(False)
     xv_bm, yv_bm, xv_st, yv_st, xv_early, yv_early = val_sets
     t0 = time.perf_counter()
-    renderer.request(0)
+    first_missing = next((r for r in range(cfg.epochs) if not (cache / f"round_{r:03d}.npz").exists()), None)
+    if first_missing is not None:
+        renderer.request(first_missing)  # rendered in the background while the cached rounds load
     rounds = [_round(cfg, r, net, renderer, x_bm, y_bm, cache, log) for r in range(cfg.epochs)]
     renderer.close()
     feature_seconds = time.perf_counter() - t0
