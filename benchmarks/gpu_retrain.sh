@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Retrain the default model on a lent GPU machine, in one call, and bring back everything it made.
+# Retrain the base network (training/base/: the trunk the default model starts from) on a lent GPU
+# machine, in one call, and bring back everything it made.
 #
 #   OUT=/some/dir benchmarks/gpu_retrain.sh DATA.tar.gz [SECONDS]
 #
 # DATA.tar.gz holds the Quick, Draw! folder's bitmaps/ and the stroke files of the classes without bitmaps
 # (the GPU machine cannot see ../shared). The script prints the GPU's training throughput against the
-# baseline loop (benchmarks/bench_training.py), then runs `python -m inkling.training.retrain --jobs 3` under a
+# baseline loop (benchmarks/bench_training.py), then runs `python -m inkling.training.retrain --base --jobs 3` under a
 # deadline of SECONDS (default 420), and packs the model, its card and each candidate's final checkpoint
 # under $OUT (at most 8 files: the device tool's limit).
 set -u -o pipefail
@@ -40,7 +41,7 @@ INKLING_QUICKDRAW_DIR=$work/data timeout 90 python3 benchmarks/bench_training.py
 
 echo "== retrain (deadline ${deadline}s) ==" | tee -a "$log"
 start=$(date +%s)
-timeout "$deadline" python3 -m inkling.training.retrain --data "$work/data" --runs "$work/runs" --jobs 3 \
+timeout "$deadline" python3 -m inkling.training.retrain --data "$work/data" --runs "$work/runs" --base --jobs 3 \
   --device "$device" --out "$work/model/default.onnx" 2>&1 | tee -a "$log"
 echo "retrain exit $?, wall $(($(date +%s) - start)) s" | tee -a "$log"
 fi

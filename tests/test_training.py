@@ -449,6 +449,47 @@ def test_tiny_mixed_fit_learns_both_tiers(mixed_run):
     assert meta["split"]["unit"] == "drawing" and meta["class_prior"] == prior
 
 
+def test_background_classes_train_the_embedding_and_never_ship(
+    mixed_run, quickdraw_dir, omniglot_dir, tmp_path
+):
+    """The cached-feature path (every block frozen) with handwritten characters as background classes: they
+    train the embedding through a classifier of their own, and the exported model knows only the categories.
+    A cache made with other settings is made again, never reused."""
+    _, base = mixed_run
+    latin = omniglot_dir / "Latin.ndjson"
+    run = tmp_path / "bg"
+    args = [
+        "fit-mixed",
+        "--data",
+        str(quickdraw_dir),
+        "--out",
+        str(run),
+        "--classes",
+        ",".join(MIXED_CLASSES),
+    ]
+    args += ["--init-from", str(base), "--freeze-blocks", "3", "--epochs", "2", "--head-epochs", "2"]
+    args += ["--bitmaps-per-epoch", "320", "--strokes-per-epoch", "240", "--early-per-epoch", "80"]
+    args += ["--widths", "16,32,64", "--convs-per-block", "1,1,1", "--embedding-dim", "64"]
+    args += ["--batch-size", "64", "--render-workers", "0", "--no-plots"]
+    args += ["--background", str(latin), "--background-copies", "2", "--export", str(run / "m.onnx")]
+    lines = []
+    from inkling.training.cli import build_parser
+    from inkling.training.mixed import config_from_args, fit_mixed
+
+    def fit(extra=()):
+        cfg = config_from_args(build_parser().parse_args(args + list(extra)))
+        return fit_mixed(cfg, log=lines.append)
+
+    summary = fit()["summary"]
+    assert summary["background"] == {"files": ["Latin.ndjson"], "copies": 2}
+    assert any(line.startswith("background: 26 classes, 1040 drawings a round") for line in lines), lines[-5:]
+    assert len(list((run / "cache").glob("background_*.npz"))) == 2
+    assert load_model(run / "m.onnx").classes == MIXED_CLASSES  # no background class is ever suggested
+    lines.clear()
+    fit(["--bitmaps-per-epoch", "160"])
+    assert any("made with other settings (bitmaps_per_epoch)" in line for line in lines)
+
+
 def test_eval_reports_every_tier_and_the_early_guess(mixed_run, quickdraw_dir, tmp_path, capsys):
     from inkling.training.evaluate import evaluate_tiers
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -80,12 +81,107 @@ def _round(cfg, r: int, net, renderer, x_bm, y_bm, cache: Path, log) -> tuple[np
     return feats, labels
 
 
+def load_background(paths, copies: int = 1) -> tuple[list, np.ndarray, list[str]]:
+    """The drawings of the background ndjson files (each ``copies`` times: one variant each a round),
+    their class indices, and the class names (file stem / word)."""
+    from inkling.model.strokes import read_ndjson
+
+    drawings, words = [], []
+    for path in paths:
+        for rec in read_ndjson(path).records:
+            if rec.strokes:
+                drawings.append(rec.strokes)
+                words.append(f"{Path(path).stem}/{rec.word}")
+    if not drawings:
+        raise ValueError(f"no background drawings in {', '.join(map(str, paths))}")
+    names = sorted(set(words))
+    index = {w: i for i, w in enumerate(names)}
+    labels = np.asarray([index[w] for w in words], np.int64)
+    copies = max(1, int(copies))
+    return drawings * copies, np.tile(labels, copies), names
+
+
+def _background_round(cfg, r: int, net, background, cache: Path, log) -> tuple[np.ndarray, np.ndarray]:
+    """Round ``r`` of the background drawings (one variant each; round 0 as drawn), through the trunk."""
+    from inkling.model.raster import rasterize
+
+    from .stroke_augment import augment_strokes
+
+    drawings, labels, names = background
+    files = "|".join(sorted(Path(f).name for f in cfg.background))
+    tag = f"{len(names)}x{len(drawings)}_{zlib.crc32(files.encode()):08x}"
+    path = cache / f"background_{r:03d}_{tag}.npz"
+    if path.exists():
+        with np.load(path) as z:
+            return z["features"], z["labels"]
+    t0 = time.perf_counter()
+    rng = np.random.default_rng([cfg.train_seed, r, 31])
+    # Round 0 has each drawing once as drawn; every other copy, and every later round, a fresh variant.
+    first = len(drawings) // max(1, cfg.background_copies) if r == 0 else 0
+    images = np.stack(
+        [
+            rasterize(d if i < first else augment_strokes(d, rng, strength=cfg.stroke_augment_strength))
+            for i, d in enumerate(drawings)
+        ]
+    )
+    feats = trunk_features(net, images)
+    tmp = cache / f".background_{r:03d}.tmp.npz"
+    np.savez(tmp, features=feats, labels=labels)
+    tmp.replace(path)
+    log(f"round {r + 1}/{cfg.epochs}: {len(labels)} background drawings in {time.perf_counter() - t0:.0f} s")
+    return feats, labels
+
+
+# The settings that decide what a round holds: a cache made with other values is not reused.
+_ROUND_SETTINGS = (
+    "data",
+    "classes",
+    "seed",
+    "val_frac",
+    "test_frac",
+    "epochs",
+    "bitmaps_per_epoch",
+    "strokes_per_epoch",
+    "early_per_epoch",
+    "train_seed",
+    "bitmap_augment_strength",
+    "stroke_augment_strength",
+    "stroke_partial_p",
+    "early_partial_p",
+    "init_from",
+    "widths",
+    "convs_per_block",
+)
+
+
+def _check_cache(cfg, cache: Path, log) -> None:
+    """Empty ``cache`` if its rounds were made with other settings (``key.json``), then record ours."""
+    key = {name: getattr(cfg, name) for name in _ROUND_SETTINGS}
+    key["init_from"] = Path(cfg.init_from).name if cfg.init_from else None
+    key["data"] = [str(Path(d).resolve()) for d in cfg.data]
+    path = cache / "key.json"
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        old = None
+    stale = sorted(cache.glob("*.npz"))
+    if old is not None and old != key and stale:
+        changed = sorted(k for k in key if old.get(k) != key[k])
+        log(
+            f"{cache}: made with other settings ({', '.join(changed)}); its {len(stale)} rounds are made again"
+        )
+        for f in stale:
+            f.unlink()
+    atomic_write_text(path, json.dumps(key, indent=1, sort_keys=True))
+
+
 def fit_head_on_cached_features(cfg, net, data, renderer, x_bm, y_bm, val_sets, run: Path, log) -> list[dict]:
     """Cache every round's trunk features, then train ``net.embed`` and ``net.classifier`` on them."""
     from .mixed import choose_stroke_bias
 
     cache = run / "cache"
     cache.mkdir(parents=True, exist_ok=True)
+    _check_cache(cfg, cache, log)
     for p in net.features.parameters():
         p.requires_grad_(False)
     xv_bm, yv_bm, xv_st, yv_st, xv_early, yv_early = val_sets
@@ -95,6 +191,14 @@ def fit_head_on_cached_features(cfg, net, data, renderer, x_bm, y_bm, val_sets, 
         renderer.request(first_missing)  # rendered in the background while the cached rounds load
     rounds = [_round(cfg, r, net, renderer, x_bm, y_bm, cache, log) for r in range(cfg.epochs)]
     renderer.close()
+    k = net.cfg.num_classes
+    background_head = None
+    if cfg.background:
+        background = load_background(cfg.background, cfg.background_copies)
+        bg = [_background_round(cfg, r, net, background, cache, log) for r in range(cfg.epochs)]
+        rounds += [(f, y + k) for f, y in bg]  # labels past the categories: the background head's
+        background_head = torch.nn.Linear(net.cfg.embedding_dim, len(background[2]))
+        log(f"background: {len(background[2])} classes, {len(background[0])} drawings a round")
     feature_seconds = time.perf_counter() - t0
     feats = np.concatenate([f for f, _ in rounds])
     labels = torch.from_numpy(np.concatenate([y for _, y in rounds]))
@@ -105,7 +209,8 @@ def fit_head_on_cached_features(cfg, net, data, renderer, x_bm, y_bm, val_sets, 
         "early": (trunk_features(net, xv_early), yv_early),
     }
     st_cls = data.tier_classes("stroke")
-    head = [p for m in (net.embed, net.classifier) for p in m.parameters()]
+    heads = (net.embed, net.classifier) + ((background_head,) if background_head is not None else ())
+    head = [p for m in heads for p in m.parameters()]
     batch = max(cfg.batch_size, 512)
     steps = cfg.head_epochs * math.ceil(len(labels) / batch)
     opt = torch.optim.AdamW(head, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -122,7 +227,10 @@ def fit_head_on_cached_features(cfg, net, data, renderer, x_bm, y_bm, val_sets, 
             idx = perm[i : i + batch]
             x = torch.from_numpy(feats[idx.numpy()]).float()
             y = labels[idx]
-            logits = net.classifier(net.dropout(net.embed(x)))
+            emb = net.dropout(net.embed(x))
+            logits = net.classifier(emb)
+            if background_head is not None:
+                logits = torch.cat([logits, background_head(emb)], 1)
             loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -58,6 +58,12 @@ class MixedConfig:
     bitmaps_per_epoch: int = 24_000
     strokes_per_epoch: int = 16_000  # stroke-tier samples, split evenly over its classes
     early_per_epoch: int = 6_000  # bitmap-tier stroke samples, split evenly over its classes
+    # Background classes for the embedding (the cached-feature path): ndjson files whose drawings, one
+    # class per "word", train the embedding beside the categories through a classifier of their own that
+    # is thrown away, so that the embedding learns to tell apart shapes that are not doodles (handwritten
+    # characters: what people teach). One fresh variant of each drawing per round; never suggestions.
+    background: list[str] = field(default_factory=list)
+    background_copies: int = 1  # variants of each background drawing per round
     batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 5e-4
@@ -480,6 +486,10 @@ def fit_mixed(cfg: MixedConfig, *, resume: bool = False, log=print) -> dict:
     # Every conv block frozen: the trunk's features of each round of variants are computed once and cached,
     # and only the embedding and classifier train (many passes over the cache, cheap on a CPU).
     cached = cfg.init_from is not None and cfg.freeze_blocks >= len(cfg.widths)
+    if cfg.background and not cached:
+        raise DataError(
+            "background classes need the cached-feature path: --init-from with every conv block frozen"
+        )
     if resume and not cached:
         state = checkpoint.load(run / "last.pt")
         if state["classes"] != data.classes:
@@ -692,6 +702,12 @@ def _finish(cfg, net, net_cfg, data: MixedData, history, device, run: Path, log)
         "mirror_average": False,
         "init_from": Path(cfg.init_from).name if cfg.init_from else None,
         "frozen_blocks": cfg.freeze_blocks if cfg.init_from else 0,
+        # Extra classes that trained the embedding only (their classifier is not part of the model).
+        "background": (
+            {"files": [Path(f).name for f in cfg.background], "copies": cfg.background_copies}
+            if cfg.background
+            else None
+        ),
         "class_prior": {n: round(float(p), 6) for n, p in zip(data.classes, prior, strict=True)},
         "logit_adjustment": {
             "stroke_tier_bias": tau,
@@ -764,6 +780,7 @@ def add_arguments(p) -> None:
         "threads",
         "embedding_dim",
         "samples_per_class",
+        "background_copies",
     ):
         default = getattr(d, name)
         p.add_argument(f"--{name.replace('_', '-')}", type=int, default=default)
@@ -785,6 +802,14 @@ def add_arguments(p) -> None:
     p.add_argument("--global-pool", action="store_true")
     p.add_argument("--init-from", metavar="MODEL", help="start from a model (.onnx) or checkpoint (.pt)")
     p.add_argument("--logit-adjust", default="auto", help="'auto' (chosen on validation) or a number")
+    p.add_argument(
+        "--background",
+        action="append",
+        default=[],
+        metavar="NDJSON",
+        help="drawings (one class per word) that train the embedding as extra classes, never suggested "
+        "(with every conv block frozen); repeatable",
+    )
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     p.add_argument("--no-plots", action="store_true")
     p.add_argument("--export", metavar="MODEL.onnx")
