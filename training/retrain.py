@@ -33,6 +33,8 @@ from .fit import FitConfig, fit
 from .plots import plot_confusion
 
 ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = ROOT / "resources" / "models" / "default.onnx"
+REFERENCES = ROOT / "resources" / "reference" / "references.ndjson"  # the shipped model's references
 MIN_COUNT = 400
 
 # The settings of the shipped model. Change them here, retrain, and commit model + card together.
@@ -356,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{', '.join(BACKGROUND_ALPHABETS)} train the embedding (default: $INKLING_OMNIGLOT_DIR)",
     )
     p.add_argument("--runs", default="runs", help="folder for the candidates' run folders")
-    p.add_argument("--out", default=str(ROOT / "resources" / "models" / "default.onnx"))
+    p.add_argument("--out", default=str(DEFAULT_OUT))
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--resume", action="store_true", help="continue an interrupted retraining")
     p.add_argument(
@@ -447,6 +449,22 @@ def retrain_all_categories(args) -> int:
     from .export import export_checkpoint
 
     export_checkpoint(run / "final.pt", out)
+    # The app's reference drawings are the ones this model recognizes best (inkling --self-test checks
+    # them): chosen again for every new model, next to it unless it is the shipped one.
+    from inkling.model.classifier import load_model
+
+    from .references import build_references
+
+    refs = (
+        REFERENCES
+        if out.resolve() == DEFAULT_OUT.resolve()
+        else out.with_name(f"{out.stem}.references.ndjson")
+    )
+    chosen_refs, missing = build_references(Path(args.data), load_model(out), refs)
+    print(
+        f"wrote {len(chosen_refs)} reference drawings to {refs}"
+        + (f" ({len(missing)} classes without)" if missing else "")
+    )
     app = app_path_figures(out, [args.data], split="test")
     command = f"python -m inkling.training.retrain --data {args.data} --omniglot {args.omniglot}"
     if (run / "curves.png").exists():
