@@ -631,6 +631,7 @@ def mixed_card(metrics: dict, command: str, model_path: Path, app: dict | None =
         "augmentation (affine warp, jitter, resampling, stroke dropout, partial drawings), new variants every "
         "epoch.",
         "",
+        *_background_lines(s.get("background")),
         f"Training curves: [{model_path.stem}.curves.png]({model_path.stem}.curves.png); "
         f"confusion matrix (bitmap tier): [{model_path.stem}.confusion.png]({model_path.stem}.confusion.png).",
         "",
@@ -674,6 +675,21 @@ def mixed_card(metrics: dict, command: str, model_path: Path, app: dict | None =
         "",
     ]
     return "\n".join(lines)
+
+
+def _background_lines(background: dict | None) -> list[str]:
+    """The card's words on the background classes that trained the embedding, if any."""
+    if not background:
+        return []
+    files = ", ".join(f"`{f}`" for f in background["files"])
+    return [
+        f"The embedding also learned handwritten characters as background classes ({files}, "
+        f"{background['copies']} variants of each drawing a round), through a classifier that is not part "
+        "of the model: never suggested, they prepare the embedding for what people teach. They are from "
+        "Brenden Lake's Omniglot data set (https://github.com/brendenlake/omniglot, MIT license; Lake, "
+        "Salakhutdinov and Tenenbaum, Science 350(6266), 2015).",
+        "",
+    ]
 
 
 def write_mixed_card(metrics: dict, command: str, out: Path, app: dict | None = None) -> None:
