@@ -488,6 +488,15 @@ def test_background_classes_train_the_embedding_and_never_ship(
     lines.clear()
     fit(["--bitmaps-per-epoch", "160"])
     assert any("made with other settings (bitmaps_per_epoch)" in line for line in lines)
+    # Again with every round in the cache: the same model as the run that made them, and the rounds'
+    # cost still counted.
+    made = checkpoint.load(run / "final.pt")["model"]
+    lines.clear()
+    again = fit(["--bitmaps-per-epoch", "160"])["summary"]
+    assert not any("through the trunk" in line or "background drawings in" in line for line in lines)
+    cached = checkpoint.load(run / "final.pt")["model"]
+    assert all(torch.equal(made[name], cached[name]) for name in made)
+    assert again["trunk_images_per_sec"] < 1e5  # the rounds' own seconds, not the time to read them
 
 
 def test_eval_reports_every_tier_and_the_early_guess(mixed_run, quickdraw_dir, tmp_path, capsys):

@@ -53,8 +53,7 @@ def _head_logits(net, feats: np.ndarray, batch: int = 4096) -> np.ndarray:
 def _round(cfg, r: int, net, renderer, x_bm, y_bm, cache: Path, log) -> tuple[np.ndarray, np.ndarray]:
     path = cache / f"round_{r:03d}.npz"
     if path.exists():
-        with np.load(path) as z:
-            return z["features"], z["labels"]
+        return _load_round(path)
     t0 = time.perf_counter()
     x_pool, y_pool = renderer.get(r)
     if r + 1 < cfg.epochs and not (cache / f"round_{r + 1:03d}.npz").exists():
@@ -71,14 +70,21 @@ def _round(cfg, r: int, net, renderer, x_bm, y_bm, cache: Path, log) -> tuple[np
     labels = np.concatenate([y_bm[pick], y_pool])
     seconds = time.perf_counter() - t0
     tmp = cache / f".round_{r:03d}.tmp.npz"
-    np.savez(tmp, features=feats, labels=labels)
+    np.savez(tmp, features=feats, labels=labels, seconds=seconds)
     tmp.replace(path)
     log(
         f"round {r + 1}/{cfg.epochs}: {len(labels)} drawings through the trunk ({n_bm} bitmaps, {len(y_pool)} "
         f"stroke variants) in {seconds:.0f} s, {len(labels) / max(seconds - waited, 1e-9):.0f} images/s "
         f"(waited {waited:.0f} s for renders)"
     )
-    return feats, labels
+    return feats, labels, seconds
+
+
+def _load_round(path: Path) -> tuple[np.ndarray, np.ndarray, float]:
+    """A cached round, with the seconds it took to make (so that a resumed run reports the whole cost)."""
+    with np.load(path) as z:
+        seconds = float(z["seconds"]) if "seconds" in z.files else float("nan")
+        return z["features"], z["labels"], seconds
 
 
 def load_background(paths, copies: int = 1) -> tuple[list, np.ndarray, list[str]]:
@@ -112,8 +118,7 @@ def _background_round(cfg, r: int, net, background, cache: Path, log) -> tuple[n
     tag = f"{len(names)}x{len(drawings)}_{zlib.crc32(files.encode()):08x}"
     path = cache / f"background_{r:03d}_{tag}.npz"
     if path.exists():
-        with np.load(path) as z:
-            return z["features"], z["labels"]
+        return _load_round(path)
     t0 = time.perf_counter()
     rng = np.random.default_rng([cfg.train_seed, r, 31])
     # Round 0 has each drawing once as drawn; every other copy, and every later round, a fresh variant.
@@ -125,11 +130,12 @@ def _background_round(cfg, r: int, net, background, cache: Path, log) -> tuple[n
         ]
     )
     feats = trunk_features(net, images)
+    seconds = time.perf_counter() - t0
     tmp = cache / f".background_{r:03d}.tmp.npz"
-    np.savez(tmp, features=feats, labels=labels)
+    np.savez(tmp, features=feats, labels=labels, seconds=seconds)
     tmp.replace(path)
-    log(f"round {r + 1}/{cfg.epochs}: {len(labels)} background drawings in {time.perf_counter() - t0:.0f} s")
-    return feats, labels
+    log(f"round {r + 1}/{cfg.epochs}: {len(labels)} background drawings in {seconds:.0f} s")
+    return feats, labels, seconds
 
 
 # The settings that decide what a round holds: a cache made with other values is not reused.
@@ -185,21 +191,25 @@ def fit_head_on_cached_features(cfg, net, data, renderer, x_bm, y_bm, val_sets, 
     for p in net.features.parameters():
         p.requires_grad_(False)
     xv_bm, yv_bm, xv_st, yv_st, xv_early, yv_early = val_sets
-    t0 = time.perf_counter()
     first_missing = next((r for r in range(cfg.epochs) if not (cache / f"round_{r:03d}.npz").exists()), None)
     if first_missing is not None:
         renderer.request(first_missing)  # rendered in the background while the cached rounds load
     rounds = [_round(cfg, r, net, renderer, x_bm, y_bm, cache, log) for r in range(cfg.epochs)]
     renderer.close()
     k = net.cfg.num_classes
-    background_head = None
     if cfg.background:
         background = load_background(cfg.background, cfg.background_copies)
         bg = [_background_round(cfg, r, net, background, cache, log) for r in range(cfg.epochs)]
-        rounds += [(f, y + k) for f, y in bg]  # labels past the categories: the background head's
-        background_head = torch.nn.Linear(net.cfg.embedding_dim, len(background[2]))
+        rounds += [(f, y + k, sec) for f, y, sec in bg]  # labels past the categories: the background head's
         log(f"background: {len(background[2])} classes, {len(background[0])} drawings a round")
-    feature_seconds = time.perf_counter() - t0
+    # What the rounds cost to make, whether made now or read from the cache of an earlier (interrupted)
+    # run: the card reports what training from nothing takes.
+    feature_seconds = float(np.nansum([sec for _, _, sec in rounds]))
+    rounds = [(f, y) for f, y, _ in rounds]
+    # The same random state for the head whether the rounds were made now (which draws from torch's
+    # generator) or read from the cache: a resumed run trains the same model.
+    torch.manual_seed(cfg.train_seed)
+    background_head = torch.nn.Linear(net.cfg.embedding_dim, len(background[2])) if cfg.background else None
     feats = np.concatenate([f for f, _ in rounds])
     labels = torch.from_numpy(np.concatenate([y for _, y in rounds]))
     del rounds
