@@ -191,6 +191,7 @@ def fit_head_on_cached_features(cfg, net, data, renderer, x_bm, y_bm, val_sets, 
     for p in net.features.parameters():
         p.requires_grad_(False)
     xv_bm, yv_bm, xv_st, yv_st, xv_early, yv_early = val_sets
+    made_before = sorted(cache.glob("*.npz"))  # rounds an earlier run made: their time is not this run's
     first_missing = next((r for r in range(cfg.epochs) if not (cache / f"round_{r:03d}.npz").exists()), None)
     if first_missing is not None:
         renderer.request(first_missing)  # rendered in the background while the cached rounds load
@@ -205,6 +206,7 @@ def fit_head_on_cached_features(cfg, net, data, renderer, x_bm, y_bm, val_sets, 
     # What the rounds cost to make, whether made now or read from the cache of an earlier (interrupted)
     # run: the card reports what training from nothing takes.
     feature_seconds = float(np.nansum([sec for _, _, sec in rounds]))
+    cached_seconds = float(np.nansum([_load_round(f)[2] for f in made_before]))
     rounds = [(f, y) for f, y, _ in rounds]
     # The same random state for the head whether the rounds were made now (which draws from torch's
     # generator) or read from the cache: a resumed run trains the same model.
@@ -286,6 +288,7 @@ def fit_head_on_cached_features(cfg, net, data, renderer, x_bm, y_bm, val_sets, 
     if best_state is not None:
         net.load_state_dict(best_state)  # the head epoch that scored best on validation
     history[-1]["feature_seconds"] = feature_seconds
+    history[-1]["cached_round_seconds"] = cached_seconds
     history[-1]["feature_images"] = int(len(labels))
     if cfg.plots:
         from .plots import plot_history

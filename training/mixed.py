@@ -689,6 +689,8 @@ def _finish(cfg, net, net_cfg, data: MixedData, history, device, run: Path, log)
         else None,
         "rounds": cfg.epochs,
         "head_epochs": cfg.head_epochs if cfg.init_from and cfg.freeze_blocks >= len(cfg.widths) else None,
+        # Of train_seconds, the rounds read from the cache of an earlier, interrupted run.
+        "cached_round_seconds": round(history[-1].get("cached_round_seconds", 0.0), 1) if history else 0.0,
         "trunk_images_per_sec": (
             round(history[-1]["feature_images"] / history[-1]["feature_seconds"], 1)
             if history and "feature_seconds" in history[-1]
