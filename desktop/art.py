@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QRectF, Qt
-from PySide6.QtGui import QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 
 if TYPE_CHECKING:
     from PySide6.QtSvg import QSvgRenderer  # (imported where a picture is first rendered)
@@ -69,7 +69,7 @@ class ArtLibrary:
         self._error = error
         self._unread = False  # load(): the mapping is read when first needed
         self._bytes: dict[str, bytes | None] = {}
-        self._renderers: dict[str, QSvgRenderer | None] = {}
+        self._renderers: dict[str | tuple[str, str], QSvgRenderer | None] = {}
         self._pixmaps: dict[tuple[str, int], QPixmap | None] = {}
         self._content: dict[str, QRectF | None] = {}
 
@@ -141,19 +141,36 @@ class ArtLibrary:
         self._bytes[label] = data
         return data
 
-    def renderer(self, label: str) -> QSvgRenderer | None:
-        if label in self._renderers:
-            return self._renderers[label]
+    def tintable(self, label: str) -> bool:
+        """Whether the picture is one colour (a glyph: no colour of its own anywhere), so that it can take
+        the pen's colour. Colour pictures (emoji) keep theirs."""
+        data = self.svg_bytes(label)
+        if data is None:
+            return False
+        head = data.lstrip()[:5].lower()
+        own_colour = (b"fill", b"stroke", b"style", b"color", b"<image", b"gradient", b"<use")
+        return head in (b"<svg ", b"<?xml") and not any(word in data.lower() for word in own_colour)
+
+    def renderer(self, label: str, color: str | None = None) -> QSvgRenderer | None:
+        """The picture's renderer; with ``color`` ("#rrggbb"), a one-colour picture drawn in that colour
+        (still vector: the colour is the SVG's own fill)."""
+        if color is not None and not self.tintable(label):
+            color = None
+        key = label if color is None else (label, color)
+        if key in self._renderers:
+            return self._renderers[key]
         data = self.svg_bytes(label)
         renderer = None
         if data is not None:
             from PySide6.QtSvg import QSvgRenderer
 
+            if color is not None:
+                data = data.replace(b"<svg ", f'<svg fill="{QColor(color).name()}" '.encode(), 1)
             renderer = QSvgRenderer(QByteArray(data))
             if not renderer.isValid():
                 self._note(f"the art for {label!r} is not valid SVG: {self.svg_path(label)}")
                 renderer = None
-        self._renderers[label] = renderer
+        self._renderers[key] = renderer
         return renderer
 
     def content_rect(self, label: str) -> QRectF | None:

@@ -501,14 +501,15 @@ class MainWindow(QMainWindow):
         return self._restack(-1)
 
     def set_pen_color(self, color: str | QColor) -> None:
-        """New strokes use this colour; selected stroke-drawn pieces take it too (undoably)."""
+        """New strokes use this colour; selected stroke-drawn pieces and one-colour art take it too (undoably)."""
         name = QColor(color).name()
         self.canvas.set_pen_color(name)
         self._show_color()
         recolor = [
             p
             for p in self.canvas.selected_pieces()
-            if (p.kind == INK or not self.art.has(p.label or "")) and p.color != name
+            if (p.kind == INK or not self.art.has(p.label or "") or self.art.tintable(p.label))
+            and p.color != name
         ]
         if recolor:
             self.undo_stack.push(RecolorCommand(self.scene, recolor, name))

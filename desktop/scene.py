@@ -221,7 +221,8 @@ class PiecePainter:
         label = piece.label
         if self._art_content(label) is not None:
             # The picture's drawn part fills the target (aspect kept): its view box reaches past it.
-            self.art.renderer(label).render(painter, self.art.target_rect(label, target))
+            # A one-colour glyph takes the piece's colour; colour pictures keep their own.
+            self.art.renderer(label, piece.color).render(painter, self.art.target_rect(label, target))
             return True
         drawing = self.references.get(label)
         if drawing:

@@ -252,6 +252,46 @@ def test_new_object_keeps_ink_and_pen_colour_recolours_it_undoably(window, qtbot
     assert piece.color is None
 
 
+def test_pen_colour_tints_one_colour_art_and_leaves_colour_art_alone(qtbot, classifier, tmp_path):
+    """A glyph (one colour, no fill of its own) takes the pen's colour, on the canvas and in the SVG export as
+    its vector fill; colour art keeps its own colours; undo gives the glyph its black back."""
+    art = ArtLibrary.load()  # the bundled art: Material Design glyphs beside colour OpenMoji
+    glyph = next(label for label in art.labels() if art.tintable(label))
+    emoji = next(label for label in art.labels() if not art.tintable(label))
+    window = make_window(qtbot, classifier, tmp_path, art=art, references=ReferenceLibrary())
+    for label, offset in ((glyph, 0), (emoji, 300)):
+        draw(window.canvas, [SQUARE + np.array([offset, 0])], fit=False)
+        settle(qtbot, window)
+        assert window.replace_with(label)
+    tinted, colour = window.scene.pieces
+    window.select_all()
+    window.set_pen_color("#e53935")
+    assert tinted.color == "#e53935" and colour.color is None
+
+    def reds(image, rect) -> int:
+        x0, y0, w, h = (int(v) for v in rect)
+        return sum(
+            1
+            for y in range(y0, y0 + h, 2)
+            for x in range(x0, x0 + w, 2)
+            if (c := image.pixelColor(x, y)).red() > 180 and c.green() < 100 and c.blue() < 100
+        )
+
+    png, svg = tmp_path / "p.png", tmp_path / "p.svg"
+    assert window.save_drawing(png) and window.save_drawing(svg)
+    image = QImage(str(png))
+    left = QImage(image.copy(0, 0, image.width() // 2, image.height()))
+    assert reds(left, (0, 0, left.width(), left.height())) > 50  # the glyph is drawn red
+    text = svg.read_text().lower()
+    assert "<image" not in text and "#e53935" in text  # still vector, in the new colour
+    window.undo_action.trigger()
+    assert tinted.color is None
+    window.save_drawing(png)
+    image = QImage(str(png))
+    left = QImage(image.copy(0, 0, image.width() // 2, image.height()))
+    assert reds(left, (0, 0, left.width(), left.height())) == 0
+
+
 def test_clear_removes_everything_in_one_undoable_step(window, qtbot):
     piece = place(window, qtbot)
     draw(window.canvas, [np.array([[500, 300], [560, 340]])], fit=False)
