@@ -80,6 +80,12 @@ def _round(cfg, r: int, net, renderer, x_bm, y_bm, cache: Path, log) -> tuple[np
     return feats, labels, seconds
 
 
+def _round_seconds(path: Path) -> float:
+    """The seconds a cached round took to make, without reading its features."""
+    with np.load(path) as z:
+        return float(z["seconds"]) if "seconds" in z.files else float("nan")
+
+
 def _load_round(path: Path) -> tuple[np.ndarray, np.ndarray, float]:
     """A cached round, with the seconds it took to make (so that a resumed run reports the whole cost)."""
     with np.load(path) as z:
@@ -107,6 +113,12 @@ def load_background(paths, copies: int = 1) -> tuple[list, np.ndarray, list[str]
     return drawings * copies, np.tile(labels, copies), names
 
 
+def _background_tag(cfg) -> str:
+    """Which background files, and how many copies: part of a background round's file name."""
+    files = "|".join(sorted(Path(f).name for f in cfg.background))
+    return f"{cfg.background_copies}_{zlib.crc32(files.encode()):08x}"
+
+
 def _background_round(cfg, r: int, net, background, cache: Path, log) -> tuple[np.ndarray, np.ndarray]:
     """Round ``r`` of the background drawings (one variant each; round 0 as drawn), through the trunk."""
     from inkling.model.raster import rasterize
@@ -114,8 +126,7 @@ def _background_round(cfg, r: int, net, background, cache: Path, log) -> tuple[n
     from .stroke_augment import augment_strokes
 
     drawings, labels, names = background
-    files = "|".join(sorted(Path(f).name for f in cfg.background))
-    tag = f"{len(names)}x{len(drawings)}_{zlib.crc32(files.encode()):08x}"
+    tag = f"{len(names)}x{len(drawings)}_{_background_tag(cfg)}"
     path = cache / f"background_{r:03d}_{tag}.npz"
     if path.exists():
         return _load_round(path)
@@ -191,7 +202,10 @@ def fit_head_on_cached_features(cfg, net, data, renderer, x_bm, y_bm, val_sets, 
     for p in net.features.parameters():
         p.requires_grad_(False)
     xv_bm, yv_bm, xv_st, yv_st, xv_early, yv_early = val_sets
-    made_before = sorted(cache.glob("*.npz"))  # rounds an earlier run made: their time is not this run's
+    # Rounds an earlier run made (of these settings: see _check_cache): their time is not this run's.
+    made_before = sorted(cache.glob("round_*.npz"))
+    if cfg.background:
+        made_before += sorted(cache.glob(f"background_*_{_background_tag(cfg)}.npz"))
     first_missing = next((r for r in range(cfg.epochs) if not (cache / f"round_{r:03d}.npz").exists()), None)
     if first_missing is not None:
         renderer.request(first_missing)  # rendered in the background while the cached rounds load
@@ -206,7 +220,7 @@ def fit_head_on_cached_features(cfg, net, data, renderer, x_bm, y_bm, val_sets, 
     # What the rounds cost to make, whether made now or read from the cache of an earlier (interrupted)
     # run: the card reports what training from nothing takes.
     feature_seconds = float(np.nansum([sec for _, _, sec in rounds]))
-    cached_seconds = float(np.nansum([_load_round(f)[2] for f in made_before]))
+    cached_seconds = float(np.nansum([_round_seconds(f) for f in made_before]))
     rounds = [(f, y) for f, y, _ in rounds]
     # The same random state for the head whether the rounds were made now (which draws from torch's
     # generator) or read from the cache: a resumed run trains the same model.
