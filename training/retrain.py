@@ -4,7 +4,8 @@
 
 trains the shipped 345-category network (``RECIPE``, :mod:`training.mixed`): it starts from the 66-category
 base network in ``training/base/`` and learns every official Quick, Draw! category from the bitmaps and the
-stroke drawings (its embedding also from two Omniglot alphabets, ``BACKGROUND_ALPHABETS``), then exports ``resources/models/default.onnx``, writes its model card, and measures the
+stroke drawings (its embedding also from two Omniglot alphabets, ``BACKGROUND_ALPHABETS``), then exports
+``resources/models/default.onnx``, writes its model card, chooses its reference drawings, and measures the
 stroke tier through the app's own command (``inkling classify`` on raw strokes).
 
     python -m inkling.training.retrain --data ../shared/data/quickdraw --base --jobs 3
@@ -126,8 +127,9 @@ RECIPE = dict(
 # Handwritten characters that train the embedding as background classes (never suggested), so that
 # teaching a person's own symbols starts from an embedding that tells such shapes apart: the two Omniglot
 # alphabets the teaching settings are tuned on. The other alphabets stay unseen, to report on
-# (benchmarks/bench_fewshot.py). Measured there (24 trials of 10 characters, other people's drawings as
-# tests): 1 drawing 0.777 -> 0.816, 5 drawings 0.910 -> 0.928, the tier figures unchanged within noise.
+# (benchmarks/bench_fewshot.py). Measured there with the shipped model (24 trials of 10 characters, other
+# people's drawings as tests): 1 drawing 0.777 -> 0.817, 5 drawings 0.910 -> 0.927; the tier figures moved
+# within the spread of the head's random state.
 BACKGROUND_ALPHABETS = ("Korean", "Balinese")
 MAX_MODEL_BYTES = 5_000_000
 # The app classifies after every stroke and must update its suggestions within 5 ms (median) on a 2-core
@@ -225,16 +227,7 @@ def model_card(metrics: dict, command: str, model_path: Path, candidates: list[d
         f"| hardware | {s['hardware']} |",
         f"| torch | {s['torch']} |",
         "",
-        "Reproduce it (see `training/retrain.py` for every setting):",
-        "",
-        "```",
-        command,
-        "```",
-        "",
-        "## Data",
-        "",
-        ATTRIBUTION,
-        "",
+        *_reproduce_and_data(command, "`training/retrain.py`"),
         "Bitmaps are Google's official `numpy_bitmap` renderings; classes without bitmaps are rendered from "
         "Google's stroke files with `model.raster`, the renderer the app uses on live drawings.",
         "",
@@ -618,16 +611,7 @@ def mixed_card(metrics: dict, command: str, model_path: Path, app: dict | None =
         f"| hardware | {s['hardware']} |",
         f"| torch | {s['torch']} |",
         "",
-        "Reproduce it (see `RECIPE` in `training/retrain.py` and `training/mixed.py` for every setting):",
-        "",
-        "```",
-        command,
-        "```",
-        "",
-        "## Data",
-        "",
-        ATTRIBUTION,
-        "",
+        *_reproduce_and_data(command, "`RECIPE` in `training/retrain.py` and `training/mixed.py`"),
         "Bitmaps are Google's official `numpy_bitmap` renderings; stroke drawings (raw and simplified) are "
         "rendered with `model.raster`, the renderer the app uses on live drawings, after stroke-space "
         "augmentation (affine warp, jitter, resampling, stroke dropout, partial drawings), new variants every "
@@ -677,6 +661,22 @@ def mixed_card(metrics: dict, command: str, model_path: Path, app: dict | None =
         "",
     ]
     return "\n".join(lines)
+
+
+def _reproduce_and_data(command: str, settings: str) -> list[str]:
+    """The cards' shared lines: the command that rebuilds the model, and the data's attribution."""
+    return [
+        f"Reproduce it (see {settings} for every setting):",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        "## Data",
+        "",
+        ATTRIBUTION,
+        "",
+    ]
 
 
 def _background_lines(background: dict | None) -> list[str]:
