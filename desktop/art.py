@@ -72,6 +72,7 @@ class ArtLibrary:
         self._renderers: dict[str | tuple[str, str], QSvgRenderer | None] = {}
         self._pixmaps: dict[tuple[str, int], QPixmap | None] = {}
         self._content: dict[str, QRectF | None] = {}
+        self._tintable: dict[str, bool] = {}
 
     @classmethod
     def load(cls, folder: Path | None = None) -> ArtLibrary:
@@ -144,12 +145,14 @@ class ArtLibrary:
     def tintable(self, label: str) -> bool:
         """Whether the picture is one colour (a glyph: no colour of its own anywhere), so that it can take
         the pen's colour. Colour pictures (emoji) keep theirs."""
-        data = self.svg_bytes(label)
-        if data is None:
-            return False
-        head = data.lstrip()[:5].lower()
-        own_colour = (b"fill", b"stroke", b"style", b"color", b"<image", b"gradient", b"<use")
-        return head in (b"<svg ", b"<?xml") and not any(word in data.lower() for word in own_colour)
+        if label not in self._tintable:  # asked on every paint of a coloured piece: scanned once
+            data = self.svg_bytes(label)
+            lower = data.lower() if data is not None else b""
+            own_colour = (b"fill", b"stroke", b"style", b"color", b"<image", b"gradient", b"<use")
+            self._tintable[label] = lower.lstrip()[:5] in (b"<svg ", b"<?xml") and not any(
+                word in lower for word in own_colour
+            )
+        return self._tintable[label]
 
     def renderer(self, label: str, color: str | None = None) -> QSvgRenderer | None:
         """The picture's renderer; with ``color`` ("#rrggbb"), a one-colour picture drawn in that colour

@@ -50,10 +50,13 @@ def _head_logits(net, feats: np.ndarray, batch: int = 4096) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros((0, net.cfg.num_classes), np.float32)
 
 
-def _round(cfg, r: int, net, renderer, x_bm, y_bm, cache: Path, log) -> tuple[np.ndarray, np.ndarray]:
+def _round(
+    cfg, r: int, net, renderer, x_bm, y_bm, cache: Path, log
+) -> tuple[np.ndarray, np.ndarray, float, bool]:
+    """Round ``r``: (features, labels, the seconds it took to make, whether it came from the cache)."""
     path = cache / f"round_{r:03d}.npz"
     if path.exists():
-        return _load_round(path)
+        return (*_load_round(path), True)
     t0 = time.perf_counter()
     x_pool, y_pool = renderer.get(r)
     if r + 1 < cfg.epochs and not (cache / f"round_{r + 1:03d}.npz").exists():
@@ -77,13 +80,7 @@ def _round(cfg, r: int, net, renderer, x_bm, y_bm, cache: Path, log) -> tuple[np
         f"stroke variants) in {seconds:.0f} s, {len(labels) / max(seconds - waited, 1e-9):.0f} images/s "
         f"(waited {waited:.0f} s for renders)"
     )
-    return feats, labels, seconds
-
-
-def _round_seconds(path: Path) -> float:
-    """The seconds a cached round took to make, without reading its features."""
-    with np.load(path) as z:
-        return float(z["seconds"]) if "seconds" in z.files else float("nan")
+    return feats, labels, seconds, False
 
 
 def _load_round(path: Path) -> tuple[np.ndarray, np.ndarray, float]:
@@ -119,8 +116,11 @@ def _background_tag(cfg) -> str:
     return f"{cfg.background_copies}_{zlib.crc32(files.encode()):08x}"
 
 
-def _background_round(cfg, r: int, net, background, cache: Path, log) -> tuple[np.ndarray, np.ndarray]:
-    """Round ``r`` of the background drawings (one variant each; round 0 as drawn), through the trunk."""
+def _background_round(
+    cfg, r: int, net, background, cache: Path, log
+) -> tuple[np.ndarray, np.ndarray, float, bool]:
+    """Round ``r`` of the background drawings (one variant each; round 0 as drawn), through the trunk; as
+    :func:`_round` returns it."""
     from inkling.model.raster import rasterize
 
     from .stroke_augment import augment_strokes
@@ -129,7 +129,7 @@ def _background_round(cfg, r: int, net, background, cache: Path, log) -> tuple[n
     tag = f"{len(names)}x{len(drawings)}_{_background_tag(cfg)}"
     path = cache / f"background_{r:03d}_{tag}.npz"
     if path.exists():
-        return _load_round(path)
+        return (*_load_round(path), True)
     t0 = time.perf_counter()
     rng = np.random.default_rng([cfg.train_seed, r, 31])
     # Round 0 has each drawing once as drawn; every other copy, and every later round, a fresh variant.
@@ -146,7 +146,7 @@ def _background_round(cfg, r: int, net, background, cache: Path, log) -> tuple[n
     np.savez(tmp, features=feats, labels=labels, seconds=seconds)
     tmp.replace(path)
     log(f"round {r + 1}/{cfg.epochs}: {len(labels)} background drawings in {seconds:.0f} s")
-    return feats, labels, seconds
+    return feats, labels, seconds, False
 
 
 # The settings that decide what a round holds: a cache made with other values is not reused.
@@ -181,13 +181,13 @@ def _check_cache(cfg, cache: Path, log) -> None:
         old = json.loads(path.read_text())
     except (OSError, ValueError):
         old = None
-    stale = sorted(cache.glob("*.npz"))
-    if old is not None and old != key and stale:
+    made = sorted(cache.glob("*.npz"))
+    if old is not None and old != key and made:
         changed = sorted(k for k in key if old.get(k) != key[k])
         log(
-            f"{cache}: made with other settings ({', '.join(changed)}); its {len(stale)} rounds are made again"
+            f"{cache}: made with other settings ({', '.join(changed)}); its {len(made)} rounds are made again"
         )
-        for f in stale:
+        for f in made:
             f.unlink()
     atomic_write_text(path, json.dumps(key, indent=1, sort_keys=True))
 
@@ -202,10 +202,6 @@ def fit_head_on_cached_features(cfg, net, data, renderer, x_bm, y_bm, val_sets, 
     for p in net.features.parameters():
         p.requires_grad_(False)
     xv_bm, yv_bm, xv_st, yv_st, xv_early, yv_early = val_sets
-    # Rounds an earlier run made (of these settings: see _check_cache): their time is not this run's.
-    made_before = sorted(cache.glob("round_*.npz"))
-    if cfg.background:
-        made_before += sorted(cache.glob(f"background_*_{_background_tag(cfg)}.npz"))
     first_missing = next((r for r in range(cfg.epochs) if not (cache / f"round_{r:03d}.npz").exists()), None)
     if first_missing is not None:
         renderer.request(first_missing)  # rendered in the background while the cached rounds load
@@ -215,13 +211,14 @@ def fit_head_on_cached_features(cfg, net, data, renderer, x_bm, y_bm, val_sets, 
     if cfg.background:
         background = load_background(cfg.background, cfg.background_copies)
         bg = [_background_round(cfg, r, net, background, cache, log) for r in range(cfg.epochs)]
-        rounds += [(f, y + k, sec) for f, y, sec in bg]  # labels past the categories: the background head's
+        rounds += [(f, y + k, sec, was) for f, y, sec, was in bg]  # labels past the categories: its head's
         log(f"background: {len(background[2])} classes, {len(background[0])} drawings a round")
     # What the rounds cost to make, whether made now or read from the cache of an earlier (interrupted)
     # run: the card reports what training from nothing takes.
-    feature_seconds = float(np.nansum([sec for _, _, sec in rounds]))
-    cached_seconds = float(np.nansum([_round_seconds(f) for f in made_before]))
-    rounds = [(f, y) for f, y, _ in rounds]
+    feature_seconds = float(np.nansum([sec for _, _, sec, _ in rounds]))
+    # Of those, the rounds an earlier run made: their time is not this run's.
+    cached_seconds = float(np.nansum([sec for _, _, sec, cached in rounds if cached]))
+    rounds = [(f, y) for f, y, _, _ in rounds]
     # The same random state for the head whether the rounds were made now (which draws from torch's
     # generator) or read from the cache: a resumed run trains the same model.
     torch.manual_seed(cfg.train_seed)
