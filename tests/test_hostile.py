@@ -61,6 +61,15 @@ def problems_report(problems: list[str]) -> str:
     return "\n".join(problems)
 
 
+def check_refused(window, what: str, path: Path, accepts, problems: list[str]) -> None:
+    """``accepts(path)`` in the window must refuse the file, with a message that names it."""
+    window.errors.clear()
+    if accepts(path):
+        problems.append(f"{what}: accepted")
+    elif not window.errors or str(path) not in window.errors[-1][1]:
+        problems.append(f"{what}: message without the file: {window.errors}")
+
+
 # --- inkling classify --------------------------------------------------------------------------------
 
 
@@ -219,19 +228,16 @@ def test_window_refuses_bad_models_and_drawings_and_keeps_the_scene(qtbot, class
 
     problems = []
     for model in bad_models(corpus):
-        window.errors.clear()
-        if window.open_model(model) or window.classifier is not classifier:
-            problems.append(f"Open Model {model.name}: accepted")
-        elif not window.errors or str(model) not in window.errors[-1][1]:
-            problems.append(f"Open Model {model.name}: message without the file: {window.errors}")
+        check_refused(
+            window,
+            f"Open Model {model.name}",
+            model,
+            lambda m: window.open_model(m) or window.classifier is not classifier,
+            problems,
+        )
     for path, accept in corpus.drawings.items():
-        if accept:
-            continue
-        window.errors.clear()
-        if window.open_drawing(path):
-            problems.append(f"Open {path.name}: accepted")
-        elif not window.errors or str(path) not in window.errors[-1][1]:
-            problems.append(f"Open {path.name}: message without the file: {window.errors}")
+        if not accept:
+            check_refused(window, f"Open {path.name}", path, window.open_drawing, problems)
     after = [s.points for s in window.document.strokes]
     assert len(after) == len(scene) and all(np.array_equal(a, b) for a, b in zip(after, scene, strict=True))
     assert not problems, problems_report(problems)
@@ -426,13 +432,8 @@ def test_teach_panel_refuses_damaged_class_sets_and_keeps_its_classes(qtbot, cla
     rows = list(panel.rows)
     problems = []
     for path, accept in corpus.classsets.items():
-        if accept:
-            continue
-        window.errors.clear()
-        if panel.import_from(path):
-            problems.append(f"import {path.name}: accepted")
-        elif not window.errors or str(path) not in window.errors[-1][1]:
-            problems.append(f"import {path.name}: message without the file: {window.errors}")
+        if not accept:
+            check_refused(window, f"import {path.name}", path, panel.import_from, problems)
     assert panel.rows == rows
     after = [s.points for s in window.document.strokes]
     assert len(after) == len(scene) and all(np.array_equal(a, b) for a, b in zip(after, scene, strict=True))

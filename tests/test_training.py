@@ -413,11 +413,9 @@ def test_no_drawing_is_in_two_splits_and_bitmap_twins_follow_their_row(quickdraw
     assert counts["zebra"]["val"] >= 1 and counts["zebra"]["test"] >= 1
 
 
-@pytest.fixture(scope="module")
-def mixed_run(quickdraw_dir, tmp_path_factory):
-    run = tmp_path_factory.mktemp("mixed")
-    model = run / "mixed.onnx"
-    args = [
+def _fit_mixed_args(quickdraw_dir, run) -> list[str]:
+    """``inkling-train fit-mixed`` on MIXED_CLASSES into ``run``: the options every tiny mixed fit shares."""
+    return [
         "fit-mixed",
         "--data",
         str(quickdraw_dir),
@@ -426,6 +424,13 @@ def mixed_run(quickdraw_dir, tmp_path_factory):
         "--classes",
         ",".join(MIXED_CLASSES),
     ]
+
+
+@pytest.fixture(scope="module")
+def mixed_run(quickdraw_dir, tmp_path_factory):
+    run = tmp_path_factory.mktemp("mixed")
+    model = run / "mixed.onnx"
+    args = _fit_mixed_args(quickdraw_dir, run)
     args += ["--epochs", "4", "--bitmaps-per-epoch", "640", "--strokes-per-epoch", "480"]
     args += ["--early-per-epoch", "160", "--widths", "16,32,64", "--convs-per-block", "1,1,1"]
     args += ["--embedding-dim", "64", "--batch-size", "64", "--lr", "5e-3", "--render-workers", "0"]
@@ -458,15 +463,7 @@ def test_background_classes_train_the_embedding_and_never_ship(
     _, base = mixed_run
     latin = omniglot_dir / "Latin.ndjson"
     run = tmp_path / "bg"
-    args = [
-        "fit-mixed",
-        "--data",
-        str(quickdraw_dir),
-        "--out",
-        str(run),
-        "--classes",
-        ",".join(MIXED_CLASSES),
-    ]
+    args = _fit_mixed_args(quickdraw_dir, run)
     args += ["--init-from", str(base), "--freeze-blocks", "3", "--epochs", "2", "--head-epochs", "2"]
     args += ["--bitmaps-per-epoch", "320", "--strokes-per-epoch", "240", "--early-per-epoch", "80"]
     args += ["--widths", "16,32,64", "--convs-per-block", "1,1,1", "--embedding-dim", "64"]
