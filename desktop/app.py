@@ -37,7 +37,7 @@ def _choose_model(named: str | None, last: str | None):
 class _InBackground(threading.Thread):
     """Calls ``fn`` on its own thread; ``result()`` waits for it and returns its value or raises what it
     raised (SystemExit included), on the caller's thread. (A one-call future: importing
-    concurrent.futures for it would cost start-up about 7 ms, what the thread saves in half.)"""
+    concurrent.futures for it would cost start-up about 7 ms, half of what the thread saves.)"""
 
     def __init__(self, fn, *args):
         super().__init__(name="inkling-load-model", daemon=True)
