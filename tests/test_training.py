@@ -496,6 +496,36 @@ def test_background_classes_train_the_embedding_and_never_ship(
     assert again["trunk_images_per_sec"] < 1e5  # the rounds' own seconds, not the time to read them
 
 
+def test_cache_frozen_trains_the_later_conv_blocks_over_cached_maps(mixed_run, quickdraw_dir, tmp_path):
+    """``--cache-frozen`` with two of three blocks frozen: each round caches the second block's maps, and
+    the third block trains over them with the embedding and classifier; the frozen blocks do not move."""
+    _, base = mixed_run
+    run = tmp_path / "cf"
+    args = _fit_mixed_args(quickdraw_dir, run)
+    args += ["--init-from", str(base), "--freeze-blocks", "2", "--cache-frozen", "--epochs", "2"]
+    args += ["--head-epochs", "2", "--bitmaps-per-epoch", "320", "--strokes-per-epoch", "240"]
+    args += ["--early-per-epoch", "80", "--widths", "16,32,64", "--convs-per-block", "1,1,1"]
+    args += ["--embedding-dim", "64", "--batch-size", "64", "--render-workers", "0", "--no-plots"]
+    args += ["--export", str(run / "m.onnx")]
+    assert train_main(args) == 0
+    with np.load(run / "cache" / "round_000.npz") as z:
+        assert z["features"].shape[1] == 32 * 7 * 7  # the second block's pooled maps, not the trunk's output
+    summary = json.loads((run / "metrics.json").read_text())["summary"]
+    assert summary["frozen_blocks"] == 2 and summary["head_epochs"] == 2
+    assert summary["test"]["bitmap"]["top1"] > 0.6  # chance is 0.2
+    from inkling.training.fit import _weights_from_onnx
+    from inkling.training.net import NetConfig, SketchNet
+
+    state = checkpoint.load(run / "final.pt")
+    trained = state["model"]
+    start = _weights_from_onnx(SketchNet(NetConfig.from_dict(state["net_config"])), str(base))
+    # Layers 0 and 4 are the first two blocks' convolutions, layer 8 the third's.
+    assert torch.allclose(trained["features.0.weight"], start["features.0.weight"])
+    assert torch.allclose(trained["features.4.weight"], start["features.4.weight"])
+    assert not torch.allclose(trained["features.8.weight"], start["features.8.weight"])
+    assert load_model(run / "m.onnx").classes == MIXED_CLASSES
+
+
 def test_eval_reports_every_tier_and_the_early_guess(mixed_run, quickdraw_dir, tmp_path, capsys):
     from inkling.training.evaluate import evaluate_tiers
 

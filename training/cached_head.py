@@ -1,9 +1,9 @@
-"""Train the embedding and classifier over cached trunk features: the CPU path of ``fit-mixed``.
+"""Train the layers after the frozen conv blocks over cached features: the CPU path of ``fit-mixed``.
 
-With every conv block frozen, a drawing's trunk features (the last block's pooled maps, what the embedding
-layer reads) never change, so each round of augmented variants goes through the trunk once and is cached;
-then the embedding and classifier take many passes over all the cached rounds, which on a CPU is a small
-fraction of the trunk's cost. The rounds are the "new variants every epoch" of the stroke drawings (one
+The frozen blocks' output for a drawing (with every block frozen, the last block's pooled maps that the
+embedding layer reads) never changes, so each round of augmented variants goes through the frozen blocks
+once and is cached; then the layers after them (any unfrozen conv blocks, the embedding and the classifier)
+take many passes over all the cached rounds, which on a CPU costs a fraction of the whole network's passes. The rounds are the "new variants every epoch" of the stroke drawings (one
 fresh stroke-space variant per sampled drawing per round) and fresh image augmentations of the bitmaps.
 Rounds are cached to ``RUN/cache/`` so an interrupted run resumes where it stopped.
 """
@@ -25,33 +25,61 @@ from .augment import augment
 from .metrics import classification_report
 
 
+def frozen_layers(cfg, blocks: int) -> int:
+    """How many of ``net.features``'s layers the first ``blocks`` conv blocks are (conv, norm, ReLU; pool)."""
+    return sum(3 * k + 1 for k in cfg.convs_per_block[:blocks])
+
+
+def _cached_shape(cfg, layers: int) -> tuple[int, ...]:
+    """The shape of one drawing's cached maps: what ``net.features[layers:]`` reads."""
+    blocks = next(b for b in range(len(cfg.widths) + 1) if frozen_layers(cfg, b) == layers)
+    if blocks == len(cfg.widths):
+        return ()  # the whole trunk: already flat
+    return (cfg.widths[blocks - 1], 28 >> blocks, 28 >> blocks)
+
+
 @torch.inference_mode()
-def trunk_features(net, images: np.ndarray, *, batch: int = 512, augment_strength: float = 0.0) -> np.ndarray:
-    """The frozen trunk's features (N, D) as float16, optionally of augmented copies of the images."""
+def trunk_features(
+    net, images: np.ndarray, *, batch: int = 512, augment_strength: float = 0.0, layers: int | None = None
+) -> np.ndarray:
+    """The output (N, D) of the first ``layers`` feature layers (default: the whole trunk) as float16,
+    optionally of augmented copies of the images."""
     net.eval()
+    layers = len(net.features) if layers is None else layers
     out = []
     for i in range(0, len(images), batch):
         x = torch.from_numpy(np.ascontiguousarray(images[i : i + batch])).float().div_(255.0).unsqueeze(1)
         if augment_strength > 0:
             x = augment(x, strength=augment_strength)
         x = x.contiguous(memory_format=torch.channels_last)
-        out.append(net.features(x).flatten(1).to(torch.float16).numpy())
-    dim = net.embed[2].in_features
+        out.append(net.features[:layers](x).flatten(1).to(torch.float16).numpy())
+    shape = _cached_shape(net.cfg, layers)
+    dim = int(np.prod(shape)) if shape else net.embed[2].in_features
     return np.concatenate(out) if out else np.zeros((0, dim), np.float16)
 
 
-def _head_logits(net, feats: np.ndarray, batch: int = 4096) -> np.ndarray:
+def _embedding(net, feats: torch.Tensor, layers: int) -> torch.Tensor:
+    """The embedding of cached maps: through the trainable conv blocks (if any), then the embedding layer."""
+    shape = _cached_shape(net.cfg, layers)
+    if shape:
+        x = feats.view(len(feats), *shape).contiguous(memory_format=torch.channels_last)
+        feats = net.features[layers:](x)
+    return net.embed(feats)
+
+
+def _head_logits(net, feats: np.ndarray, layers: int | None = None, batch: int = 2048) -> np.ndarray:
     net.eval()
+    layers = len(net.features) if layers is None else layers
     out = []
     with torch.inference_mode():
         for i in range(0, len(feats), batch):
-            emb = net.embed(torch.from_numpy(feats[i : i + batch]).float())
+            emb = _embedding(net, torch.from_numpy(feats[i : i + batch]).float(), layers)
             out.append(net.classifier(emb).numpy())
     return np.concatenate(out) if out else np.zeros((0, net.cfg.num_classes), np.float32)
 
 
 def _round(
-    cfg, r: int, net, renderer, x_bm, y_bm, cache: Path, log
+    cfg, r: int, net, renderer, x_bm, y_bm, cache: Path, log, layers: int
 ) -> tuple[np.ndarray, np.ndarray, float, bool]:
     """Round ``r``: (features, labels, the seconds it took to make, whether it came from the cache)."""
     path = cache / f"round_{r:03d}.npz"
@@ -68,7 +96,10 @@ def _round(
     torch.manual_seed(cfg.train_seed * 1000 + r)
     strength = cfg.bitmap_augment_strength if r > 0 else 0.0  # round 0: the bitmaps as they are
     feats = np.concatenate(
-        [trunk_features(net, x_bm[pick], augment_strength=strength), trunk_features(net, x_pool)]
+        [
+            trunk_features(net, x_bm[pick], augment_strength=strength, layers=layers),
+            trunk_features(net, x_pool, layers=layers),
+        ]
     )
     labels = np.concatenate([y_bm[pick], y_pool])
     seconds = time.perf_counter() - t0
@@ -117,7 +148,7 @@ def _background_tag(cfg) -> str:
 
 
 def _background_round(
-    cfg, r: int, net, background, cache: Path, log
+    cfg, r: int, net, background, cache: Path, log, layers: int
 ) -> tuple[np.ndarray, np.ndarray, float, bool]:
     """Round ``r`` of the background drawings (one variant each; round 0 as drawn), through the trunk; as
     :func:`_round` returns it."""
@@ -140,7 +171,7 @@ def _background_round(
             for i, d in enumerate(drawings)
         ]
     )
-    feats = trunk_features(net, images)
+    feats = trunk_features(net, images, layers=layers)
     seconds = time.perf_counter() - t0
     tmp = cache / f".background_{r:03d}.tmp.npz"
     np.savez(tmp, features=feats, labels=labels, seconds=seconds)
@@ -168,6 +199,7 @@ _ROUND_SETTINGS = (
     "init_from",
     "widths",
     "convs_per_block",
+    "freeze_blocks",  # what a round caches: the frozen blocks' output
 )
 
 
@@ -193,24 +225,26 @@ def _check_cache(cfg, cache: Path, log) -> None:
 
 
 def fit_head_on_cached_features(cfg, net, data, renderer, x_bm, y_bm, val_sets, run: Path, log) -> list[dict]:
-    """Cache every round's trunk features, then train ``net.embed`` and ``net.classifier`` on them."""
+    """Cache every round's output of the ``cfg.freeze_blocks`` frozen conv blocks, then train the rest of
+    the network (the later conv blocks, ``net.embed`` and ``net.classifier``) on them."""
     from .mixed import choose_stroke_bias
 
     cache = run / "cache"
     cache.mkdir(parents=True, exist_ok=True)
     _check_cache(cfg, cache, log)
-    for p in net.features.parameters():
+    layers = frozen_layers(net.cfg, cfg.freeze_blocks)
+    for p in net.features[:layers].parameters():
         p.requires_grad_(False)
     xv_bm, yv_bm, xv_st, yv_st, xv_early, yv_early = val_sets
     first_missing = next((r for r in range(cfg.epochs) if not (cache / f"round_{r:03d}.npz").exists()), None)
     if first_missing is not None:
         renderer.request(first_missing)  # rendered in the background while the cached rounds load
-    rounds = [_round(cfg, r, net, renderer, x_bm, y_bm, cache, log) for r in range(cfg.epochs)]
+    rounds = [_round(cfg, r, net, renderer, x_bm, y_bm, cache, log, layers) for r in range(cfg.epochs)]
     renderer.close()
     k = net.cfg.num_classes
     if cfg.background:
         background = load_background(cfg.background, cfg.background_copies)
-        bg = [_background_round(cfg, r, net, background, cache, log) for r in range(cfg.epochs)]
+        bg = [_background_round(cfg, r, net, background, cache, log, layers) for r in range(cfg.epochs)]
         rounds += [(f, y + k, sec, was) for f, y, sec, was in bg]  # labels past the categories: its head's
         log(f"background: {len(background[2])} classes, {len(background[0])} drawings a round")
     # What the rounds cost to make, whether made now or read from the cache of an earlier (interrupted)
@@ -227,12 +261,13 @@ def fit_head_on_cached_features(cfg, net, data, renderer, x_bm, y_bm, val_sets, 
     labels = torch.from_numpy(np.concatenate([y for _, y in rounds]))
     del rounds
     fv = {
-        "bitmap": (trunk_features(net, xv_bm), yv_bm),
-        "stroke": (trunk_features(net, xv_st), yv_st),
-        "early": (trunk_features(net, xv_early), yv_early),
+        "bitmap": (trunk_features(net, xv_bm, layers=layers), yv_bm),
+        "stroke": (trunk_features(net, xv_st, layers=layers), yv_st),
+        "early": (trunk_features(net, xv_early, layers=layers), yv_early),
     }
     st_cls = data.tier_classes("stroke")
-    heads = (net.embed, net.classifier) + ((background_head,) if background_head is not None else ())
+    heads = (net.features[layers:], net.embed, net.classifier)
+    heads += (background_head,) if background_head is not None else ()
     head = [p for m in heads for p in m.parameters()]
     batch = max(cfg.batch_size, 512)
     steps = cfg.head_epochs * math.ceil(len(labels) / batch)
@@ -244,13 +279,14 @@ def fit_head_on_cached_features(cfg, net, data, renderer, x_bm, y_bm, val_sets, 
     for epoch in range(cfg.head_epochs):
         t1 = time.perf_counter()
         net.train()
+        net.features[:layers].eval()  # frozen batch norms keep their statistics
         perm = torch.randperm(len(labels), generator=g)
         loss_sum, correct = 0.0, 0
         for i in range(0, len(perm), batch):
             idx = perm[i : i + batch]
             x = torch.from_numpy(feats[idx.numpy()]).float()
             y = labels[idx]
-            emb = net.dropout(net.embed(x))
+            emb = net.dropout(_embedding(net, x, layers))
             logits = net.classifier(emb)
             if background_head is not None:
                 logits = torch.cat([logits, background_head(emb)], 1)
@@ -261,7 +297,7 @@ def fit_head_on_cached_features(cfg, net, data, renderer, x_bm, y_bm, val_sets, 
             sched.step()
             loss_sum += float(loss.detach()) * len(y)
             correct += int((logits.argmax(1) == y).sum())
-        lv = {k: _head_logits(net, f) for k, (f, _) in fv.items()}
+        lv = {k: _head_logits(net, f, layers) for k, (f, _) in fv.items()}
         rep = {k: classification_report(lv[k], fv[k][1], data.classes) for k in fv}
         tau, _ = choose_stroke_bias(lv["bitmap"], yv_bm, lv["stroke"], yv_st, st_cls)
         mask = np.zeros(len(data.classes), np.float32)

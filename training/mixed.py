@@ -83,7 +83,10 @@ class MixedConfig:
     early_partial_p: float = 0.5
     freeze_blocks: int = 2  # the first conv blocks keep the initial weights (and cost no backward pass)
     init_from: str | None = None
-    head_epochs: int = 8  # all conv blocks frozen: passes of the head over the cached rounds
+    head_epochs: int = 8  # the cached-feature path: passes of the unfrozen layers over the cached rounds
+    # Cache the frozen blocks' output of every round and train the unfrozen layers over many passes of
+    # the cache (the CPU path); implied when every conv block is frozen.
+    cache_frozen: bool = False
     render_workers: int = 1  # background processes rendering the next epoch's stroke variants; 0: inline
     threads: int | None = None
     val_bitmaps_per_class: int = 40  # per-epoch monitoring; the final choices use the whole val split
@@ -397,6 +400,12 @@ def recalibrate_batch_norms(net: SketchNet, images: np.ndarray) -> None:
         bn.bias.copy_(mean + shift)
 
 
+def _cached_path(cfg: MixedConfig) -> bool:
+    """Whether the frozen blocks' output is cached per round (:mod:`training.cached_head`)."""
+    frozen = cfg.freeze_blocks if cfg.init_from else 0
+    return frozen > 0 and (frozen >= len(cfg.widths) or cfg.cache_frozen)
+
+
 def _freeze(net: SketchNet, blocks: int) -> int:
     """Freeze the first ``blocks`` conv blocks; returns how many feature layers that covers."""
     if blocks <= 0:
@@ -483,12 +492,13 @@ def fit_mixed(cfg: MixedConfig, *, resume: bool = False, log=print) -> dict:
 
     history: list[dict] = []
     start_epoch, best = 0, -1.0
-    # Every conv block frozen: the trunk's features of each round of variants are computed once and cached,
-    # and only the embedding and classifier train (many passes over the cache, cheap on a CPU).
-    cached = cfg.init_from is not None and cfg.freeze_blocks >= len(cfg.widths)
+    # Every conv block frozen (or --cache-frozen): the frozen blocks' output of each round of variants is
+    # computed once and cached, and the rest trains over many passes of the cache (cheap on a CPU).
+    cached = _cached_path(cfg)
     if cfg.background and not cached:
         raise DataError(
-            "background classes need the cached-feature path: --init-from with every conv block frozen"
+            "background classes need the cached-feature path: --init-from with every conv block frozen, "
+            "or --cache-frozen"
         )
     if resume and not cached:
         state = checkpoint.load(run / "last.pt")
@@ -506,7 +516,8 @@ def fit_mixed(cfg: MixedConfig, *, resume: bool = False, log=print) -> dict:
             json.dumps(asdict(cfg) | {"classes": data.classes, "net": net_cfg.to_dict()}, indent=2),
         )
         if cfg.init_from:
-            if str(cfg.init_from).endswith(".onnx") and not cached:
+            # Batch norms that train need working statistics; a trunk that is wholly frozen keeps them folded.
+            if str(cfg.init_from).endswith(".onnx") and frozen < len(net.features):
                 pick = np.random.default_rng(0).choice(len(x_bm), min(2048, len(x_bm)), replace=False)
                 recalibrate_batch_norms(net, x_bm[np.sort(pick)])
             _quiet_new_rows(net, new_classes, [c for c in range(k) if c not in new_classes])
@@ -688,7 +699,7 @@ def _finish(cfg, net, net_cfg, data: MixedData, history, device, run: Path, log)
         if history
         else None,
         "rounds": cfg.epochs,
-        "head_epochs": cfg.head_epochs if cfg.init_from and cfg.freeze_blocks >= len(cfg.widths) else None,
+        "head_epochs": cfg.head_epochs if _cached_path(cfg) else None,
         # Of train_seconds, the rounds read from the cache of an earlier, interrupted run.
         "cached_round_seconds": round(history[-1].get("cached_round_seconds", 0.0), 1) if history else 0.0,
         "trunk_images_per_sec": (
@@ -802,6 +813,12 @@ def add_arguments(p) -> None:
     p.add_argument("--widths", default=",".join(map(str, d.widths)))
     p.add_argument("--convs-per-block", default=",".join(map(str, d.convs_per_block)))
     p.add_argument("--global-pool", action="store_true")
+    p.add_argument(
+        "--cache-frozen",
+        action="store_true",
+        help="cache the frozen blocks' output of every round and train the rest over --head-epochs passes "
+        "of the cache (the CPU path; implied when every conv block is frozen)",
+    )
     p.add_argument("--init-from", metavar="MODEL", help="start from a model (.onnx) or checkpoint (.pt)")
     p.add_argument("--logit-adjust", default="auto", help="'auto' (chosen on validation) or a number")
     p.add_argument(
