@@ -266,13 +266,17 @@ def fit_head_on_cached_features(cfg, net, data, renderer, x_bm, y_bm, val_sets, 
         "early": (trunk_features(net, xv_early, layers=layers), yv_early),
     }
     st_cls = data.tier_classes("stroke")
-    heads = (net.features[layers:], net.embed, net.classifier)
-    heads += (background_head,) if background_head is not None else ()
-    head = [p for m in heads for p in m.parameters()]
+    heads = (net.embed, net.classifier) + ((background_head,) if background_head is not None else ())
+    groups = [{"params": [p for m in heads for p in m.parameters()], "lr": cfg.lr}]
+    convs = list(net.features[layers:].parameters())
+    if convs:
+        groups.append({"params": convs, "lr": cfg.lr * cfg.conv_lr_scale})
     batch = max(cfg.batch_size, 512)
     steps = cfg.head_epochs * math.ceil(len(labels) / batch)
-    opt = torch.optim.AdamW(head, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.1)
+    opt = torch.optim.AdamW(groups, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=[g["lr"] for g in groups], total_steps=steps, pct_start=0.1
+    )
     history = []
     best, best_state = -1.0, None
     g = torch.Generator().manual_seed(cfg.train_seed)

@@ -87,6 +87,7 @@ class MixedConfig:
     # Cache the frozen blocks' output of every round and train the unfrozen layers over many passes of
     # the cache (the CPU path); implied when every conv block is frozen.
     cache_frozen: bool = False
+    conv_lr_scale: float = 1.0  # the cached-feature path: the unfrozen conv blocks' learning rate, times lr
     render_workers: int = 1  # background processes rendering the next epoch's stroke variants; 0: inline
     threads: int | None = None
     val_bitmaps_per_class: int = 40  # per-epoch monitoring; the final choices use the whole val split
@@ -808,6 +809,7 @@ def add_arguments(p) -> None:
         "stroke_augment_strength",
         "stroke_partial_p",
         "early_partial_p",
+        "conv_lr_scale",
     ):
         p.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(d, name))
     p.add_argument("--widths", default=",".join(map(str, d.widths)))
