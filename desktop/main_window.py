@@ -205,6 +205,9 @@ class MainWindow(QMainWindow):
                 a.triggered.connect(slot)
             return a
 
+        self.new_action = action(
+            "&New", self.new_picture, QKeySequence.StandardKey.New, "Start a new, empty picture"
+        )
         self.open_drawing_action = action(
             "&Open…",
             self._ask_open_drawing,
@@ -275,7 +278,9 @@ class MainWindow(QMainWindow):
         )
         self._show_color()
 
-        self.network_action = QAction("See What the &Network Sees", self, checkable=True, shortcut="Ctrl+N")
+        self.network_action = QAction(
+            "See What the &Network Sees", self, checkable=True, shortcut="Ctrl+Shift+N"
+        )
         self.network_action.toggled.connect(self._toggle_network)
         self.teach_action = self.teach_dock.toggleViewAction()
         self.teach_action.setText("&Teach")
@@ -294,6 +299,7 @@ class MainWindow(QMainWindow):
         menu(
             "&File",
             [
+                self.new_action,
                 self.open_drawing_action,
                 self.save_scene_action,
                 self.save_action,
@@ -417,6 +423,20 @@ class MainWindow(QMainWindow):
             self.smaller_action,
         ):
             a.setEnabled(selected)
+
+    def new_picture(self) -> bool:
+        """File ▸ New: an empty picture with no file, after asking about unsaved work; False if cancelled.
+
+        Unlike Clear (one undo step), New starts the undo history afresh, as a new document would: what
+        was there has been saved or, by the person's answer, discarded.
+        """
+        if not self._confirm_discard("starting a new picture"):
+            return False
+        self.undo_stack.push(ReplaceSceneCommand(self.scene, self.document, [], [], "New"))
+        self.undo_stack.clear()
+        self.scene_path = None
+        self._update_title()
+        return True
 
     def clear(self) -> None:
         """Remove everything: the placed pieces and the doodle (one undo step)."""

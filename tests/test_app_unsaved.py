@@ -13,6 +13,7 @@ from inkling.desktop import scene_file
 from inkling.desktop.main_window import MainWindow
 from inkling.desktop.settings import AppSettings
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 from test_app_support import draw, fit_into, make_window, settle, test_drawings
 
@@ -260,4 +261,32 @@ def test_a_window_with_nothing_to_lose_closes_without_a_box(qtbot, classifier, t
     with Boxes(BUTTONS.Cancel) as boxes:
         for w in (untouched, undone, cleared, saved):
             assert w.close() and not w.isVisible()
+    assert boxes.seen == []
+
+
+def test_file_new_asks_then_starts_an_empty_picture_with_no_file_and_no_history(
+    window, qtbot, drawings, tmp_path
+):
+    compose(window, qtbot, drawings)
+    saved = tmp_path / "kept.inkscene"
+    assert window.save_drawing(saved)
+    draw(window.canvas, drawings[0].strokes[:1])  # a change after the save
+    before = picture(window)
+    with Boxes(BUTTONS.Cancel) as boxes:
+        assert not window.new_picture()
+    assert len(boxes.seen) == 1 and "starting a new picture" in boxes.seen[0]["text"]
+    assert same_picture(picture(window), before) and window.scene_path == saved
+
+    assert window.new_action.shortcut().toString() == "Ctrl+N"
+    keys = [k.toString() for a in window.findChildren(QAction) for k in a.shortcuts()]
+    assert len(keys) == len(set(keys)), sorted(keys)  # a key that two actions share would do neither
+    with Boxes(BUTTONS.Discard) as boxes:
+        window.new_action.trigger()
+    assert len(boxes.seen) == 1
+    assert not len(window.scene) and not len(window.document) and window.scene_path is None
+    assert not window.undo_stack.canUndo() and not window.isWindowModified()
+    assert saved.name not in window.windowTitle()
+    assert scene_file.read_scene(saved).pieces  # the saved file is untouched
+    with Boxes(BUTTONS.Cancel) as boxes:  # nothing to lose now: New does not ask
+        assert window.new_picture()
     assert boxes.seen == []
