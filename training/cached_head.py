@@ -2,8 +2,9 @@
 
 The frozen blocks' output for a drawing (with every block frozen, the last block's pooled maps that the
 embedding layer reads) never changes, so each round of augmented variants goes through the frozen blocks
-once and is cached; then the layers after them (any unfrozen conv blocks, the embedding and the classifier)
-take many passes over all the cached rounds, which on a CPU costs a fraction of the whole network's passes. The rounds are the "new variants every epoch" of the stroke drawings (one
+once and is cached; then the layers after them (any unfrozen conv blocks, the embedding and the
+classifier) take many passes over all the cached rounds, which on a CPU costs a fraction of the whole
+network's passes. The rounds are the "new variants every epoch" of the stroke drawings (one
 fresh stroke-space variant per sampled drawing per round) and fresh image augmentations of the bitmaps.
 Rounds are cached to ``RUN/cache/`` so an interrupted run resumes where it stopped.
 """
@@ -23,29 +24,26 @@ from inkling.model.strokes import atomic_write_text
 
 from .augment import augment
 from .metrics import classification_report
+from .net import block_layers
 
 
-def frozen_layers(cfg, blocks: int) -> int:
-    """How many of ``net.features``'s layers the first ``blocks`` conv blocks are (conv, norm, ReLU; pool)."""
-    return sum(3 * k + 1 for k in cfg.convs_per_block[:blocks])
-
-
-def _cached_shape(cfg, layers: int) -> tuple[int, ...]:
-    """The shape of one drawing's cached maps: what ``net.features[layers:]`` reads."""
-    blocks = next(b for b in range(len(cfg.widths) + 1) if frozen_layers(cfg, b) == layers)
-    if blocks == len(cfg.widths):
-        return ()  # the whole trunk: already flat
+def _cached_shape(cfg, blocks: int) -> tuple[int, ...]:
+    """The shape of one drawing's cached maps after the first ``blocks`` conv blocks; () for the whole
+    trunk, whose output is already flat."""
+    if blocks >= len(cfg.widths):
+        return ()
     return (cfg.widths[blocks - 1], 28 >> blocks, 28 >> blocks)
 
 
 @torch.inference_mode()
 def trunk_features(
-    net, images: np.ndarray, *, batch: int = 512, augment_strength: float = 0.0, layers: int | None = None
+    net, images: np.ndarray, *, batch: int = 512, augment_strength: float = 0.0, blocks: int | None = None
 ) -> np.ndarray:
-    """The output (N, D) of the first ``layers`` feature layers (default: the whole trunk) as float16,
+    """The output (N, D) of the first ``blocks`` conv blocks (default: the whole trunk) as float16,
     optionally of augmented copies of the images."""
     net.eval()
-    layers = len(net.features) if layers is None else layers
+    blocks = len(net.cfg.widths) if blocks is None else blocks
+    layers = block_layers(net.cfg, blocks)
     out = []
     for i in range(0, len(images), batch):
         x = torch.from_numpy(np.ascontiguousarray(images[i : i + batch])).float().div_(255.0).unsqueeze(1)
@@ -53,33 +51,33 @@ def trunk_features(
             x = augment(x, strength=augment_strength)
         x = x.contiguous(memory_format=torch.channels_last)
         out.append(net.features[:layers](x).flatten(1).to(torch.float16).numpy())
-    shape = _cached_shape(net.cfg, layers)
+    shape = _cached_shape(net.cfg, blocks)
     dim = int(np.prod(shape)) if shape else net.embed[2].in_features
     return np.concatenate(out) if out else np.zeros((0, dim), np.float16)
 
 
-def _embedding(net, feats: torch.Tensor, layers: int) -> torch.Tensor:
-    """The embedding of cached maps: through the trainable conv blocks (if any), then the embedding layer."""
-    shape = _cached_shape(net.cfg, layers)
+def _embedding(net, feats: torch.Tensor, blocks: int) -> torch.Tensor:
+    """The embedding of the first ``blocks`` conv blocks' cached maps: through the later conv blocks (if
+    any), then the embedding layer."""
+    shape = _cached_shape(net.cfg, blocks)
     if shape:
         x = feats.view(len(feats), *shape).contiguous(memory_format=torch.channels_last)
-        feats = net.features[layers:](x)
+        feats = net.features[block_layers(net.cfg, blocks) :](x)
     return net.embed(feats)
 
 
-def _head_logits(net, feats: np.ndarray, layers: int | None = None, batch: int = 2048) -> np.ndarray:
+def _head_logits(net, feats: np.ndarray, blocks: int, batch: int = 2048) -> np.ndarray:
     net.eval()
-    layers = len(net.features) if layers is None else layers
     out = []
     with torch.inference_mode():
         for i in range(0, len(feats), batch):
-            emb = _embedding(net, torch.from_numpy(feats[i : i + batch]).float(), layers)
+            emb = _embedding(net, torch.from_numpy(feats[i : i + batch]).float(), blocks)
             out.append(net.classifier(emb).numpy())
     return np.concatenate(out) if out else np.zeros((0, net.cfg.num_classes), np.float32)
 
 
 def _round(
-    cfg, r: int, net, renderer, x_bm, y_bm, cache: Path, log, layers: int
+    cfg, r: int, net, renderer, x_bm, y_bm, cache: Path, log
 ) -> tuple[np.ndarray, np.ndarray, float, bool]:
     """Round ``r``: (features, labels, the seconds it took to make, whether it came from the cache)."""
     path = cache / f"round_{r:03d}.npz"
@@ -97,8 +95,8 @@ def _round(
     strength = cfg.bitmap_augment_strength if r > 0 else 0.0  # round 0: the bitmaps as they are
     feats = np.concatenate(
         [
-            trunk_features(net, x_bm[pick], augment_strength=strength, layers=layers),
-            trunk_features(net, x_pool, layers=layers),
+            trunk_features(net, x_bm[pick], augment_strength=strength, blocks=cfg.freeze_blocks),
+            trunk_features(net, x_pool, blocks=cfg.freeze_blocks),
         ]
     )
     labels = np.concatenate([y_bm[pick], y_pool])
@@ -148,9 +146,10 @@ def _background_tag(cfg) -> str:
 
 
 def _background_round(
-    cfg, r: int, net, background, cache: Path, log, layers: int
+    cfg, r: int, net, background, cache: Path, log
 ) -> tuple[np.ndarray, np.ndarray, float, bool]:
-    """Round ``r`` of the background drawings (one variant each; round 0 as drawn), through the trunk; as
+    """Round ``r`` of the background drawings (one variant each; round 0 as drawn), through the frozen
+    blocks; as
     :func:`_round` returns it."""
     from inkling.model.raster import rasterize
 
@@ -171,7 +170,7 @@ def _background_round(
             for i, d in enumerate(drawings)
         ]
     )
-    feats = trunk_features(net, images, layers=layers)
+    feats = trunk_features(net, images, blocks=cfg.freeze_blocks)
     seconds = time.perf_counter() - t0
     tmp = cache / f".background_{r:03d}.tmp.npz"
     np.savez(tmp, features=feats, labels=labels, seconds=seconds)
@@ -232,19 +231,20 @@ def fit_head_on_cached_features(cfg, net, data, renderer, x_bm, y_bm, val_sets, 
     cache = run / "cache"
     cache.mkdir(parents=True, exist_ok=True)
     _check_cache(cfg, cache, log)
-    layers = frozen_layers(net.cfg, cfg.freeze_blocks)
+    blocks = cfg.freeze_blocks
+    layers = block_layers(net.cfg, blocks)
     for p in net.features[:layers].parameters():
         p.requires_grad_(False)
     xv_bm, yv_bm, xv_st, yv_st, xv_early, yv_early = val_sets
     first_missing = next((r for r in range(cfg.epochs) if not (cache / f"round_{r:03d}.npz").exists()), None)
     if first_missing is not None:
         renderer.request(first_missing)  # rendered in the background while the cached rounds load
-    rounds = [_round(cfg, r, net, renderer, x_bm, y_bm, cache, log, layers) for r in range(cfg.epochs)]
+    rounds = [_round(cfg, r, net, renderer, x_bm, y_bm, cache, log) for r in range(cfg.epochs)]
     renderer.close()
     k = net.cfg.num_classes
     if cfg.background:
         background = load_background(cfg.background, cfg.background_copies)
-        bg = [_background_round(cfg, r, net, background, cache, log, layers) for r in range(cfg.epochs)]
+        bg = [_background_round(cfg, r, net, background, cache, log) for r in range(cfg.epochs)]
         rounds += [(f, y + k, sec, was) for f, y, sec, was in bg]  # labels past the categories: its head's
         log(f"background: {len(background[2])} classes, {len(background[0])} drawings a round")
     # What the rounds cost to make, whether made now or read from the cache of an earlier (interrupted)
@@ -261,9 +261,9 @@ def fit_head_on_cached_features(cfg, net, data, renderer, x_bm, y_bm, val_sets, 
     labels = torch.from_numpy(np.concatenate([y for _, y in rounds]))
     del rounds
     fv = {
-        "bitmap": (trunk_features(net, xv_bm, layers=layers), yv_bm),
-        "stroke": (trunk_features(net, xv_st, layers=layers), yv_st),
-        "early": (trunk_features(net, xv_early, layers=layers), yv_early),
+        "bitmap": (trunk_features(net, xv_bm, blocks=blocks), yv_bm),
+        "stroke": (trunk_features(net, xv_st, blocks=blocks), yv_st),
+        "early": (trunk_features(net, xv_early, blocks=blocks), yv_early),
     }
     st_cls = data.tier_classes("stroke")
     heads = (net.embed, net.classifier) + ((background_head,) if background_head is not None else ())
@@ -290,7 +290,7 @@ def fit_head_on_cached_features(cfg, net, data, renderer, x_bm, y_bm, val_sets, 
             idx = perm[i : i + batch]
             x = torch.from_numpy(feats[idx.numpy()]).float()
             y = labels[idx]
-            emb = net.dropout(_embedding(net, x, layers))
+            emb = net.dropout(_embedding(net, x, blocks))
             logits = net.classifier(emb)
             if background_head is not None:
                 logits = torch.cat([logits, background_head(emb)], 1)
@@ -301,7 +301,7 @@ def fit_head_on_cached_features(cfg, net, data, renderer, x_bm, y_bm, val_sets, 
             sched.step()
             loss_sum += float(loss.detach()) * len(y)
             correct += int((logits.argmax(1) == y).sum())
-        lv = {k: _head_logits(net, f, layers) for k, (f, _) in fv.items()}
+        lv = {k: _head_logits(net, f, blocks) for k, (f, _) in fv.items()}
         rep = {k: classification_report(lv[k], fv[k][1], data.classes) for k in fv}
         tau, _ = choose_stroke_bias(lv["bitmap"], yv_bm, lv["stroke"], yv_st, st_cls)
         mask = np.zeros(len(data.classes), np.float32)

@@ -42,7 +42,7 @@ from .augment import augment
 from .data import DataError, SplitIndex, make_splits, open_bitmaps
 from .fit import _autocast, _to_batch, _weights_from_onnx, hardware_description, predict
 from .metrics import classification_report
-from .net import NetConfig, SketchNet, count_parameters, inference_flops
+from .net import NetConfig, SketchNet, block_layers, count_parameters, inference_flops
 from .stroke_augment import augment_strokes, first_half
 from .stroke_data import SPLITS, StrokeDrawing, load_drawings, load_overlap, split_drawings, stroke_files
 
@@ -409,9 +409,7 @@ def _cached_path(cfg: MixedConfig) -> bool:
 
 def _freeze(net: SketchNet, blocks: int) -> int:
     """Freeze the first ``blocks`` conv blocks; returns how many feature layers that covers."""
-    if blocks <= 0:
-        return 0
-    n = sum(3 * k + 1 for k in net.cfg.convs_per_block[:blocks])
+    n = block_layers(net.cfg, blocks)
     for p in net.features[:n].parameters():
         p.requires_grad_(False)
     return n
@@ -829,7 +827,7 @@ def add_arguments(p) -> None:
         default=[],
         metavar="NDJSON",
         help="drawings (one class per word) that train the embedding as extra classes, never suggested "
-        "(with every conv block frozen); repeatable",
+        "(the cached-feature path: every conv block frozen, or --cache-frozen); repeatable",
     )
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     p.add_argument("--no-plots", action="store_true")

@@ -91,6 +91,12 @@ class MirrorAveraged(nn.Module):
         return (logits[:b] + logits[b:]) / 2, (emb[:b] + emb[b:]) / 2
 
 
+def block_layers(cfg: NetConfig, blocks: int) -> int:
+    """How many of ``SketchNet.features``'s layers the first ``blocks`` conv blocks are (conv, norm, ReLU
+    per conv; then the pool)."""
+    return sum(3 * k + 1 for k in cfg.convs_per_block[: max(blocks, 0)])
+
+
 def inference_flops(cfg: NetConfig) -> int:
     """Floating-point operations (multiply and add counted apart) to classify one 28×28 drawing."""
     flops, side, cin = 0, 28, 1
