@@ -121,12 +121,13 @@ class Runner:
             W, b = self.clf.meta.head["W"], self.clf.meta.head["b"]
         else:
             W, b = head
-        return float(((self.base_emb @ W + b).argmax(1) == self.base_labels).mean())
+        x = self.base_emb[:, : len(W)]  # the base head reads the embedding, a taught one more
+        return float(((x @ W + b).argmax(1) == self.base_labels).mean())
 
     def _embed_tests(self, pool: Pool, name: str, idx) -> np.ndarray:
         missing = [i for i in idx if (name, i) not in self.cache]
         if missing:
-            emb = self.clf.embed(rasterize_batch([pool.drawings[name][i][0] for i in missing]))
+            emb = self.clf.teach_features(rasterize_batch([pool.drawings[name][i][0] for i in missing]))
             self.cache.update({(name, i): e for i, e in zip(missing, emb, strict=True)})
         return np.stack([self.cache[(name, i)] for i in idx])
 
@@ -232,10 +233,10 @@ def main(argv=None) -> int:
 
     clf = Classifier(args.model)
     base_images, base_labels = base_heldout(args, clf)
-    base_emb = clf.embed(base_images)
+    base_emb = clf.teach_features(base_images)
     runner = Runner(args, clf, options, base_emb, base_labels)
     print(
-        f"model {args.model}: {runner.K} base classes, embedding {clf.meta.embedding_dim}; "
+        f"model {args.model}: {runner.K} base classes, embedding {clf.meta.embedding_dim}, teaching features {clf.teach_dim}; "
         f"base held-out ({args.base_source}): {len(base_labels)} drawings, top-1 {runner.base_before:.3f}"
     )
     print(f"fit options: {dataclasses.asdict(options)}; re-drawings per example: {args.copies or 'auto'}")

@@ -8,10 +8,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .contract import INPUT, OUTPUT_EMBEDDING, OUTPUT_LOGITS, ModelError, ModelMeta, to_input
+from .contract import INPUT, OUTPUT_EMBEDDING, OUTPUT_LOGITS, OUTPUT_POOLED, ModelError, ModelMeta, to_input
 from .raster import rasterize
 
-MAX_MODEL_BYTES = 512 * 1024 * 1024  # the default model is 2.6 MB
+MAX_MODEL_BYTES = 512 * 1024 * 1024  # the default model is 3.4 MB
+
+# How much the ``pooled`` output weighs beside the embedding in the features a taught head reads, as a
+# ratio of their mean lengths over the model's base sample. 1 (equal lengths) was best of 0.25-4 on the
+# tuning alphabets (benchmarks/bench_fewshot.py --report tune); past 4 the fit leans on the pooled part
+# alone and loses the base classes' structure.
+POOLED_WEIGHT = 1.0
 
 
 def _mb(n: int) -> str:
@@ -34,7 +40,9 @@ class Classifier:
     """An ONNX Inkling model, optionally with a replacement head on its embedding (a taught class set).
 
     ``head`` = (W (D, K'), b (K',), classes (K' names)) replaces the model's own logits by
-    ``embedding @ W + b`` over ``classes``.
+    ``embedding @ W + b`` over ``classes``. A head may instead read the *teaching features*
+    (:meth:`teach_features`: the embedding, then the ``pooled`` output scaled by ``pooled_scale``); its
+    W then has D + P rows.
     """
 
     def __init__(
@@ -78,20 +86,22 @@ class Classifier:
                 f"{source} does not have Inkling's inputs/outputs "
                 f"(want {INPUT} -> {OUTPUT_LOGITS}, {OUTPUT_EMBEDDING}; has {list(inputs)} -> {sorted(outputs)})"
             )
-        self._check_runs(source)
+        self.pooled_dim = 0  # P, the width of the optional `pooled` output (set by _check_runs)
+        self._check_runs(source, with_pooled=OUTPUT_POOLED in outputs)
         self.base_classes: list[str] = list(self.meta.classes)
+        self.pooled_scale = self._pooled_scale()
         self.head = None
+        self._head_scale: float | None = None  # the pooled scale the head reads with; None: embedding only
         self.classes: list[str] = list(self.base_classes)
         if head is not None:
             self.set_head(*head)
 
-    def _check_runs(self, source: str) -> None:
+    def _check_runs(self, source: str, with_pooled: bool) -> None:
         """Run two blank drawings once, so that a model whose outputs do not match its metadata (or that
         cannot take a batch) fails here with a message, not on the first drawing."""
+        names = [OUTPUT_LOGITS, OUTPUT_EMBEDDING] + ([OUTPUT_POOLED] if with_pooled else [])
         try:
-            logits, emb = self.session.run(
-                [OUTPUT_LOGITS, OUTPUT_EMBEDDING], {INPUT: np.zeros((2, 1, 28, 28), np.float32)}
-            )
+            logits, emb, *pooled = self.session.run(names, {INPUT: np.zeros((2, 1, 28, 28), np.float32)})
         except Exception as exc:  # onnxruntime's own exception types
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"{source} does not run on Inkling's input ({first[:200]})") from None
@@ -99,31 +109,79 @@ class Classifier:
         got = {"logits": np.shape(logits), "embedding": np.shape(emb)}
         if got != want:
             raise ModelError(f"{source} gives outputs of shape {got}; its metadata says {want}")
+        if pooled:
+            shape = np.shape(pooled[0])
+            if len(shape) != 2 or shape[0] != 2 or not shape[1]:
+                raise ModelError(f"{source} gives a {OUTPUT_POOLED} output of shape {shape}")
+            self.pooled_dim = int(shape[1])
+
+    def _pooled_scale(self) -> float | None:
+        """The scale of ``pooled`` in the teaching features (POOLED_WEIGHT times the ratio of the mean
+        lengths of the base sample's embeddings and pooled outputs), or None when the model gives no
+        ``pooled`` or keeps no sample of it: teaching then reads the embedding alone."""
+        base = self.meta.base_embeddings or {}
+        pooled = base.get("pooled")
+        if not self.pooled_dim or pooled is None or pooled.shape[1] != self.pooled_dim or not len(pooled):
+            return None
+        emb_len = float(np.linalg.norm(base["embedding"].astype(np.float32), axis=1).mean())
+        pooled_len = float(np.linalg.norm(pooled.astype(np.float32), axis=1).mean())
+        if not (emb_len > 0 and pooled_len > 0):
+            return None
+        return POOLED_WEIGHT * emb_len / pooled_len
+
+    @property
+    def teach_dim(self) -> int:
+        """The width of :meth:`teach_features`."""
+        return self.meta.embedding_dim + (self.pooled_dim if self.pooled_scale is not None else 0)
 
     @classmethod
     def from_bytes(cls, data: bytes, source: str, **kwargs) -> Classifier:
         """A model held in memory (e.g. inside a class-set file); ``source`` names it in messages."""
         return cls(source, data=data, **kwargs)
 
-    def set_head(self, W: np.ndarray, b: np.ndarray, classes: list[str]) -> None:
+    def set_head(
+        self, W: np.ndarray, b: np.ndarray, classes: list[str], pooled_scale: float | None = None
+    ) -> None:
+        """Classify with ``features @ W + b`` over ``classes``: the embedding when W has D rows, the
+        teaching features when it has D + P (``pooled_scale``: the scale they were taught with; default
+        this model's own)."""
         W = np.asarray(W, dtype=np.float32)
         b = np.asarray(b, dtype=np.float32)
-        if W.shape != (self.meta.embedding_dim, len(classes)) or b.shape != (len(classes),):
+        D, P = self.meta.embedding_dim, self.pooled_dim
+        reads_pooled = bool(P) and W.ndim == 2 and W.shape[0] == D + P
+        if W.shape != (D + P if reads_pooled else D, len(classes)) or b.shape != (len(classes),):
             raise ModelError(
-                f"head shape {W.shape}/{b.shape} does not fit embedding {self.meta.embedding_dim} "
-                f"and {len(classes)} classes"
+                f"head shape {W.shape}/{b.shape} does not fit embedding {D} and {len(classes)} classes"
             )
+        scale = None
+        if reads_pooled:
+            scale = self.pooled_scale if pooled_scale is None else float(pooled_scale)
+            if scale is None or not np.isfinite(scale) or scale <= 0:
+                raise ModelError("the head reads the pooled features, but no usable scale for them is known")
         self.head = (W, b)
+        self._head_scale = scale
         self.classes = list(classes)
 
     def clear_head(self) -> None:
         self.head = None
+        self._head_scale = None
         self.classes = list(self.base_classes)
+
+    @property
+    def head_pooled_scale(self) -> float | None:
+        """The pooled scale the current head reads with (None: it reads the embedding alone)."""
+        return self._head_scale
 
     # --- inference --------------------------------------------------------------------------------
 
     def run(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """uint8 images (N, 28, 28) -> (logits (N, K), embedding (N, D)), with the head applied."""
+        if self._head_scale is not None:
+            logits, emb, pooled = self.session.run(
+                [OUTPUT_LOGITS, OUTPUT_EMBEDDING, OUTPUT_POOLED], {INPUT: to_input(images)}
+            )
+            W, b = self.head
+            return _joined(emb, pooled, self._head_scale) @ W + b, emb
         logits, emb = self.session.run([OUTPUT_LOGITS, OUTPUT_EMBEDDING], {INPUT: to_input(images)})
         if self.head is not None:
             W, b = self.head
@@ -136,6 +194,23 @@ class Classifier:
     def embed(self, images: np.ndarray) -> np.ndarray:
         return self.session.run([OUTPUT_EMBEDDING], {INPUT: to_input(images)})[0]
 
+    def teach_features(self, images: np.ndarray) -> np.ndarray:
+        """(N, teach_dim) float32: the embedding, then (when the model has it) ``pooled`` scaled by
+        ``pooled_scale``. What taught heads read: the embedding is shaped by the base classes, the
+        pooled maps keep shape detail that tells new things (a letter, a logo) from them."""
+        if self.pooled_scale is None:
+            return np.asarray(self.embed(images), dtype=np.float32)
+        emb, pooled = self.session.run([OUTPUT_EMBEDDING, OUTPUT_POOLED], {INPUT: to_input(images)})
+        return _joined(emb, pooled, self.pooled_scale)
+
+    def base_teach_features(self) -> np.ndarray:
+        """The teaching features of the base sample in the metadata (rows of base_embeddings)."""
+        base = self.meta.base_embeddings or {}
+        emb = np.asarray(base["embedding"], dtype=np.float32)
+        if self.pooled_scale is None:
+            return emb
+        return _joined(emb, base["pooled"], self.pooled_scale)
+
     def rank(self, probs: np.ndarray, top: int = 5) -> list[Suggestion]:
         order = np.argsort(-probs)[:top]
         return [Suggestion(self.classes[i], float(probs[i])) for i in order]
@@ -145,6 +220,12 @@ class Classifier:
 
     def classify_strokes(self, strokes, top: int = 5) -> list[Suggestion]:
         return self.classify_image(rasterize(strokes), top)
+
+
+def _joined(emb: np.ndarray, pooled: np.ndarray, scale: float) -> np.ndarray:
+    return np.concatenate(
+        [np.asarray(emb, np.float32), np.asarray(pooled, np.float32) * np.float32(scale)], axis=1
+    )
 
 
 def load_model(path: str | os.PathLike, **kwargs) -> Classifier:

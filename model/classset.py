@@ -162,6 +162,7 @@ class ClassSet:
         embedding_cache: dict | None = None,
         measure_quality: bool = True,
         _head: tuple[np.ndarray, np.ndarray] | None = None,
+        _pooled_scale: float | None = None,
         _info: dict | None = None,
     ):
         self.base_bytes = bytes(base_bytes)
@@ -185,6 +186,9 @@ class ClassSet:
             self.examples[clean] = _clean_drawings(clean, drawings)
         self.W: np.ndarray
         self.b: np.ndarray
+        # The head reads the base's teaching features (Classifier.teach_features) with this scale of its
+        # pooled part; None: the embedding alone (a base without `pooled`, or a set saved before it).
+        self.pooled_scale: float | None = _pooled_scale
         if _head is not None:
             self.W, self.b = _head
         else:
@@ -214,7 +218,7 @@ class ClassSet:
     def classifier(self, **kwargs):
         """A fresh Classifier over all classes (``kwargs`` as for Classifier, e.g. ``threads``)."""
         clf = _classifier_from_bytes(self.base_bytes, self.base_name, **kwargs)
-        clf.set_head(self.W, self.b, self.classes)
+        clf.set_head(self.W, self.b, self.classes, pooled_scale=self.pooled_scale)
         return clf
 
     # --- editing (each change refits the head) -------------------------------------------------------
@@ -305,15 +309,18 @@ class ClassSet:
         xs = [np.concatenate(p) for p in per_example]
         ys = [np.full(len(x), c) for c, x in enumerate(xs)]
         try:
-            base_x = meta.base_embeddings["embedding"]
+            base_x = self.base.base_teach_features()
             base_y = meta.base_embeddings["label"]
             W0, b0 = meta.head["W"], meta.head["b"]
         except KeyError as exc:
             raise ModelError(f"{self.base_name}: base head or embeddings lack {exc}") from None
+        # The base columns read the embedding only: zero rows for the pooled part of the features.
+        W0 = np.concatenate([W0, np.zeros((base_x.shape[1] - len(W0), W0.shape[1]), W0.dtype)])
         result = fit_head(
             W0, b0, base_x, base_y, np.concatenate(xs), np.concatenate(ys), len(xs), self.options
         )
         self.W, self.b = result.W, result.b
+        self.pooled_scale = self.base.pooled_scale
         quality = None
         if self.measure_quality:
             quality = leave_one_out(
@@ -359,7 +366,10 @@ class ClassSet:
     def to_bytes(self) -> bytes:
         manifest = self.manifest()
         head = io.BytesIO()
-        np.savez(head, W=self.W.astype(np.float32), b=self.b.astype(np.float32))
+        arrays = {"W": self.W.astype(np.float32), "b": self.b.astype(np.float32)}
+        if self.pooled_scale is not None:
+            arrays["pooled_scale"] = np.float64(self.pooled_scale)
+        np.savez(head, **arrays)
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
             z.writestr(MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))
@@ -400,6 +410,7 @@ class ClassSet:
                 copies=saved_copies if copies is None else copies,
                 base_classifier=bundle.classifier,
                 _head=(bundle.W, bundle.b),
+                _pooled_scale=bundle.classifier.head_pooled_scale,
                 _info=info,
             )
         except ModelError:
@@ -534,6 +545,7 @@ def _read_bundle(path: str | os.PathLike, *, with_examples: bool, **kwargs) -> _
                 raise ValueError("not an .npz archive")
             with z:
                 W, b = z["W"].astype(np.float32), z["b"].astype(np.float32)
+                pooled_scale = float(z["pooled_scale"]) if "pooled_scale" in z.files else None
         except (
             KeyError,
             ValueError,
@@ -552,7 +564,7 @@ def _read_bundle(path: str | os.PathLike, *, with_examples: bool, **kwargs) -> _
         if W.ndim != 2 or not np.isfinite(W).all() or not np.isfinite(b).all():
             raise ModelError(f"{source}: {HEAD} holds no usable weights")
         try:
-            clf.set_head(W, b, classes)
+            clf.set_head(W, b, classes, pooled_scale=pooled_scale)
         except ModelError as exc:
             raise ModelError(f"{source}: {exc}") from None
         clf.path = Path(source)

@@ -2,7 +2,8 @@
 
 An Inkling model is an ONNX file with input ``image`` (N, 1, 28, 28) float32 in [0, 1] (ink = 1, as
 rendered by :mod:`model.raster` and divided by 255) and outputs ``logits`` (N, K) and ``embedding`` (N, D),
-batch dimension dynamic. Its metadata (ONNX ``metadata_props``, all strings) makes it self-describing:
+batch dimension dynamic. It may also have ``pooled`` (N, P): an earlier conv block's maps averaged over
+space, shape features that few-shot heads use beside the embedding (:mod:`model.fewshot`). Its metadata (ONNX ``metadata_props``, all strings) makes it self-describing:
 
 =========================  =====================================================================
 key                        value
@@ -15,7 +16,8 @@ inkling.training           JSON object: the training summary (data, split, accur
 inkling.head               base64 ``.npz`` with ``W`` (D, K) and ``b`` (K,): logits = embedding @ W + b
 inkling.base_embeddings    base64 ``.npz`` with ``embedding`` (M, D) float16 and ``label`` (M,) int:
                            a sample of each class's held-out embeddings, so that few-shot heads can
-                           remember the base classes
+                           remember the base classes; with ``pooled`` (M, P) float16, the same
+                           drawings' ``pooled`` output, when the model has one
 =========================  =====================================================================
 """
 
@@ -34,6 +36,7 @@ FORMAT = "inkling-model/1"
 INPUT = "image"
 OUTPUT_LOGITS = "logits"
 OUTPUT_EMBEDDING = "embedding"
+OUTPUT_POOLED = "pooled"  # optional
 
 PREPROCESSING = {
     "renderer": "model.raster",
@@ -163,6 +166,16 @@ def _check_base_embeddings(base: dict | None, dim: int, k: int, source: str) -> 
         or (len(label) and not (0 <= label.min() and label.max() < k))
     ):
         raise ModelError(f"{source} has broken Inkling metadata ({KEY_BASE_EMBEDDINGS} do not fit)")
+    pooled = base.get("pooled")
+    if pooled is not None and (
+        not isinstance(pooled, np.ndarray)
+        or pooled.ndim != 2
+        or len(pooled) != len(emb)
+        or not 0 < pooled.shape[1] <= MAX_EMBEDDING_DIM
+        or pooled.dtype.kind != "f"
+        or not np.isfinite(pooled).all()
+    ):
+        raise ModelError(f"{source} has broken Inkling metadata ({KEY_BASE_EMBEDDINGS}: pooled does not fit)")
 
 
 def encode_arrays(arrays: dict[str, np.ndarray]) -> str:

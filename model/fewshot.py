@@ -3,7 +3,11 @@
 An Inkling model ends in a linear layer on its embedding, ``logits = embedding @ W + b``, and ships that
 layer (``inkling.head``) together with a sample of held-out embeddings of every base class
 (``inkling.base_embeddings``; see :mod:`model.contract`). A few-shot head is the same kind of layer with
-extra columns for the new classes:
+extra columns for the new classes. It reads the model's *teaching features*
+(``Classifier.teach_features``): the embedding, then, where the model gives it, the ``pooled`` output (an
+earlier conv block's maps averaged over each quarter of the drawing) scaled to the embedding's length. The
+embedding is shaped by the base classes; the pooled maps keep the shape detail that tells a new thing (a
+letter, a logo) from them. The base columns read the embedding only (zero rows for the pooled part).
 
 * Each example drawing is re-drawn a few times (:func:`redraw`: the small changes another hand makes:
   slant, stretch, a gentle warp, strokes placed and ended a little differently), and the variants are
@@ -165,11 +169,11 @@ def fit_head(
     n_new: int,
     options: FitOptions | None = None,
 ) -> FitResult:
-    """Fit a head over K base classes plus ``n_new`` new ones on frozen embeddings.
+    """Fit a head over K base classes plus ``n_new`` new ones on frozen features.
 
-    ``W0`` (D, K), ``b0`` (K,): the base head. ``base_x`` (M, D), ``base_y`` (M,) in [0, K): embeddings of
-    base drawings. ``new_x`` (N, D), ``new_y`` (N,) in [0, n_new): embeddings of the new examples; every
-    new class needs at least one.
+    ``W0`` (D, K), ``b0`` (K,): the base head (rows for features it does not read are zero). ``base_x``
+    (M, D), ``base_y`` (M,) in [0, K): features of base drawings. ``new_x`` (N, D), ``new_y`` (N,) in
+    [0, n_new): features of the new examples; every new class needs at least one.
     """
     with single_threaded_blas():
         return _fit_head(W0, b0, base_x, base_y, new_x, new_y, n_new, options or FitOptions())
@@ -469,20 +473,21 @@ def drawing_seed(strokes: Sequence, seed: int = 0) -> np.random.Generator:
 
 
 def embed_drawings(classifier, drawings: Sequence, *, copies: int = 0, seed: int = 0) -> np.ndarray:
-    """Embeddings of drawings followed by those of ``copies`` re-drawings (:func:`redraw`) of each.
+    """Teaching features of drawings followed by those of ``copies`` re-drawings (:func:`redraw`) of each.
 
     Returns (N * (1 + copies), D) float32: the N drawings in order, then each copy round in order.
     """
     per = embed_examples(classifier, list(drawings), copies, seed=seed)
     if not per:
-        return np.zeros((0, classifier.meta.embedding_dim), dtype=np.float32)
+        return np.zeros((0, classifier.teach_dim), dtype=np.float32)
     return np.concatenate([p[r : r + 1] for r in range(1 + copies) for p in per])
 
 
 def embed_examples(
     classifier, drawings: Sequence, copies: int, *, seed: int = 0, cache: dict | None = None
 ) -> list[np.ndarray]:
-    """For each drawing, a (1 + copies, D) float32 array: its embedding, then its re-drawings'.
+    """For each drawing, a (1 + copies, D) float32 array: its teaching features
+    (``classifier.teach_features``), then its re-drawings'.
 
     Everything not in ``cache`` is rendered and embedded in one batch. ``cache`` (optional, kept by the
     caller across refits) maps (drawing digest, seed) to the rows computed so far for a drawing; a
@@ -498,7 +503,7 @@ def embed_examples(
         batch.append(drawings[i])
         batch.extend(redraw(drawings[i], rng) for _ in range(copies))
     if batch:
-        emb = np.asarray(classifier.embed(rasterize_batch(batch)), dtype=np.float32)
+        emb = np.asarray(classifier.teach_features(rasterize_batch(batch)), dtype=np.float32)
         for j, i in enumerate(todo):
             cache[keys[i]] = emb[j * (1 + copies) : (j + 1) * (1 + copies)]
     return [cache[k][: 1 + copies] for k in keys]

@@ -115,7 +115,10 @@ def test_file_holds_manifest_base_head_and_examples(base, new_classes, taught, s
         manifest = json.loads(z.read("manifest.json"))
         assert z.read("base.onnx") == base.path.read_bytes()
         head = np.load(io.BytesIO(z.read("head.npz")))
-        assert head["W"].shape == (base.meta.embedding_dim, len(taught.classes))
+        # the head reads the embedding and the pooled maps (the default model has both), at a known scale
+        assert base.pooled_dim > 0 and base.teach_dim == base.meta.embedding_dim + base.pooled_dim
+        assert head["W"].shape == (base.teach_dim, len(taught.classes))
+        assert float(head["pooled_scale"]) == pytest.approx(base.pooled_scale)
         for name, (examples, _) in new_classes.items():
             entry = manifest["examples"][name]
             assert entry["count"] == len(examples)
@@ -382,3 +385,76 @@ def test_cli_accepts_one_drawing_a_class(default_model_path, characters, tmp_pat
     captured = capsys.readouterr()
     assert "taught 2 new class(es)" in captured.out and "only 1 example(s)" in captured.err
     assert load_model(out).classes[-2:] == sorted(p.stem for p in folder.glob("*.ndjson"))
+
+
+def _model_variant(base, tmp_path, *, drop_output: bool = False, drop_sample: bool = False):
+    """A copy of the default model without its `pooled` output, or without the base sample of it."""
+    onnx = pytest.importorskip("onnx")
+    from inkling.model.contract import KEY_BASE_EMBEDDINGS, decode_arrays, encode_arrays
+
+    proto = onnx.load_from_string(base.path.read_bytes())
+    if drop_output:
+        kept = [o for o in proto.graph.output if o.name != "pooled"]
+        del proto.graph.output[:]
+        proto.graph.output.extend(kept)
+    if drop_sample:
+        for prop in proto.metadata_props:
+            if prop.key == KEY_BASE_EMBEDDINGS:
+                arrays = decode_arrays(prop.value)
+                arrays.pop("pooled")
+                prop.value = encode_arrays(arrays)
+    path = tmp_path / "variant.onnx"
+    path.write_bytes(proto.SerializeToString())
+    return path
+
+
+def test_taught_head_reads_the_pooled_features_at_the_scale_it_was_taught_with(
+    base, new_classes, taught, saved
+):
+    D = base.meta.embedding_dim
+    assert base.pooled_scale and taught.pooled_scale == base.pooled_scale
+    clf = load_model(saved)
+    assert clf.head_pooled_scale == pytest.approx(base.pooled_scale)
+    held = [d for _, h in new_classes.values() for d in h[:3]]
+    images = rasterize_batch(held)
+    # the live path (run) is the teaching features times the head, and the base columns ignore pooled
+    feats = base.teach_features(images)
+    np.testing.assert_allclose(clf.run(images)[0], feats @ taught.W + taught.b, rtol=1e-4, atol=1e-4)
+    assert not taught.W[D:, : len(base.base_classes)].any()
+    # a head that reads pooled cannot be set on a model that has no scale for it
+    with pytest.raises(ModelError, match="pooled"):
+        clf.set_head(taught.W, taught.b, taught.classes, pooled_scale=float("nan"))
+
+
+@pytest.mark.parametrize("variant", ["drop_output", "drop_sample"])
+def test_a_base_without_pooled_features_teaches_on_the_embedding_alone(base, new_classes, tmp_path, variant):
+    path = _model_variant(base, tmp_path, **{variant: True})
+    plain = Classifier(path)
+    assert plain.pooled_scale is None and plain.teach_dim == base.meta.embedding_dim
+    cs = teach(plain, {name: ex for name, (ex, _) in new_classes.items()}, measure_quality=False)
+    assert cs.W.shape == (base.meta.embedding_dim, len(cs.classes)) and cs.pooled_scale is None
+    out = cs.save(tmp_path / "plain.inkset")
+    clf = load_model(out)
+    assert clf.head_pooled_scale is None
+    hits = total = 0
+    for name, (_, held) in new_classes.items():
+        hits += sum(clf.classify_strokes(d, top=1)[0].label == name for d in held[:10])
+        total += len(held[:10])
+    assert hits / total >= 0.5, f"new-class top-1 {hits / total:.2f} on {total} held-out drawings"
+
+
+@pytest.mark.parametrize("scale", [float("nan"), -1.0, 0.0])
+def test_a_class_set_with_an_unusable_pooled_scale_is_refused(saved, tmp_path, scale):
+    out = tmp_path / "bad.inkset"
+    with zipfile.ZipFile(saved) as z, zipfile.ZipFile(out, "w") as w:
+        for item in z.infolist():
+            data = z.read(item)
+            if item.filename == "head.npz":
+                head = dict(np.load(io.BytesIO(data)))
+                head["pooled_scale"] = np.float64(scale)
+                buf = io.BytesIO()
+                np.savez(buf, **head)
+                data = buf.getvalue()
+            w.writestr(item, data)
+    with pytest.raises(ModelError, match="pooled"):
+        load_model(out)

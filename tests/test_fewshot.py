@@ -228,13 +228,12 @@ def test_variants_per_example_fall_as_the_class_grows():
 class CountingEmbedder:
     """Stands in for a Classifier: the embedding of an image is its mean ink per row."""
 
-    class meta:
-        embedding_dim = 28
+    teach_dim = 28
 
     def __init__(self):
         self.images = 0
 
-    def embed(self, images):
+    def teach_features(self, images):
         self.images += len(images)
         return images.reshape(len(images), 28, 28).mean(axis=2).astype(np.float32)
 

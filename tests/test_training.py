@@ -19,7 +19,7 @@ from inkling.training import checkpoint  # noqa: E402
 from inkling.training.cli import main as train_main  # noqa: E402
 from inkling.training.data import DataError, Dataset, make_splits  # noqa: E402
 from inkling.training.export import shipped_model  # noqa: E402
-from inkling.training.net import MirrorAveraged  # noqa: E402
+from inkling.training.net import POOLED_BLOCKS, MirrorAveraged, block_layers, quarter_means  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CLASSES = "apple,banana,monkey"  # monkey has no bitmaps: it comes from rendered strokes
@@ -104,6 +104,22 @@ def test_export_contract_and_parity(tiny_run, quickdraw_dir):
     np.testing.assert_allclose(logits, ref_logits.numpy(), atol=1e-4, rtol=1e-4)
     np.testing.assert_allclose(emb, ref_emb.numpy(), atol=1e-4, rtol=1e-4)
     np.testing.assert_allclose(emb @ meta.head["W"] + meta.head["b"], logits, atol=1e-4)
+
+    # `pooled` (for teaching) is the second block's maps averaged over each quarter, sampled in the metadata
+    inner = net.net if isinstance(net, MirrorAveraged) else net
+    x = torch.from_numpy(images.astype(np.float32) / 255).unsqueeze(1)
+    with torch.no_grad():
+        maps = inner.features[: block_layers(inner.cfg, POOLED_BLOCKS)](x)
+        if isinstance(net, MirrorAveraged):
+            flipped = inner.features[: block_layers(inner.cfg, POOLED_BLOCKS)](torch.flip(x, dims=[3]))
+            ref_pooled = (quarter_means(maps) + quarter_means(flipped)) / 2
+        else:
+            ref_pooled = quarter_means(maps)
+    (pooled,) = clf.session.run(["pooled"], {"image": x.numpy()})
+    assert clf.pooled_dim == 4 * inner.cfg.widths[POOLED_BLOCKS - 1] == pooled.shape[1]
+    np.testing.assert_allclose(pooled, ref_pooled.numpy(), atol=1e-4, rtol=1e-4)
+    assert meta.base_embeddings["pooled"].shape == (len(meta.base_embeddings["label"]), clf.pooled_dim)
+    assert clf.teach_dim == 64 + clf.pooled_dim and clf.pooled_scale > 0
 
 
 def test_eval_reports_topk_per_class_and_confusions(tiny_run, quickdraw_dir, tmp_path, capsys):

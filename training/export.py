@@ -19,12 +19,20 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from inkling.model.contract import INPUT, OUTPUT_EMBEDDING, OUTPUT_LOGITS, PREPROCESSING, ModelMeta, to_input
+from inkling.model.contract import (
+    INPUT,
+    OUTPUT_EMBEDDING,
+    OUTPUT_LOGITS,
+    OUTPUT_POOLED,
+    PREPROCESSING,
+    ModelMeta,
+    to_input,
+)
 from inkling.model.strokes import atomic_write_bytes
 from torch import nn
 
 from . import checkpoint
-from .net import MirrorAveraged, SketchNet
+from .net import MirrorAveraged, SketchNet, with_pooled
 
 TOLERANCE = 1e-4
 OPSET = 17
@@ -133,9 +141,12 @@ def export_onnx(
     if len(samples) == 0:
         raise ExportError("export needs real drawings to verify the model against; none were given")
     net = shipped_model(net, weights)
+    graph = with_pooled(net) or net  # a single network also gives `pooled` (for teaching)
+    outputs = [OUTPUT_LOGITS, OUTPUT_EMBEDDING] + ([OUTPUT_POOLED] if graph is not net else [])
     x = torch.from_numpy(to_input(samples))
     with torch.no_grad():
-        ref_logits, ref_emb = (t.numpy() for t in net(x))
+        refs = [t.numpy() for t in graph(x)]
+    ref_logits, ref_emb = refs[:2]
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.onnx"
@@ -143,16 +154,12 @@ def export_onnx(
             # The TorchScript exporter is deprecated but gives plain, small graphs without onnxscript.
             warnings.simplefilter("ignore", DeprecationWarning)
             torch.onnx.export(
-                net,
+                graph,
                 (x[:1],),
                 str(path),
                 input_names=[INPUT],
-                output_names=[OUTPUT_LOGITS, OUTPUT_EMBEDDING],
-                dynamic_axes={
-                    INPUT: {0: "batch"},
-                    OUTPUT_LOGITS: {0: "batch"},
-                    OUTPUT_EMBEDDING: {0: "batch"},
-                },
+                output_names=outputs,
+                dynamic_axes={name: {0: "batch"} for name in [INPUT, *outputs]},
                 opset_version=OPSET,
                 dynamo=False,
             )
@@ -172,6 +179,7 @@ def export_onnx(
         base_embeddings={
             "embedding": ref_emb.astype(np.float16),
             "label": np.asarray(sample_labels, dtype=np.int32),
+            **({"pooled": refs[2].astype(np.float16)} if len(refs) > 2 else {}),
         },
     )
     del proto.metadata_props[:]
@@ -183,9 +191,10 @@ def export_onnx(
     data = proto.SerializeToString()
 
     session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
-    logits, emb = session.run([OUTPUT_LOGITS, OUTPUT_EMBEDDING], {INPUT: x.numpy()})
-    worst = max(float(np.abs(logits - ref_logits).max()), float(np.abs(emb - ref_emb).max()))
-    scale = max(1.0, float(np.abs(ref_logits).max()), float(np.abs(ref_emb).max()))
+    got = session.run(outputs, {INPUT: x.numpy()})
+    logits = got[0]
+    worst = max(float(np.abs(g - r).max()) for g, r in zip(got, refs, strict=True))
+    scale = max(1.0, *(float(np.abs(r).max()) for r in refs))
     if worst > TOLERANCE * scale:
         raise ExportError(
             f"ONNX Runtime and torch disagree by {worst:.2e} (> {TOLERANCE:g} x {scale:.1f}); not written"

@@ -525,6 +525,22 @@ def app_path_figures(model: Path, data_dirs, *, split: str = "test", log=print) 
     }
 
 
+def _outputs_row(model_path: Path) -> str:
+    from inkling.model.classifier import Classifier
+
+    from .net import POOLED_BLOCKS
+
+    clf = Classifier(model_path)
+    row = f"`logits` ({len(clf.classes)}), `embedding` ({clf.meta.embedding_dim})"
+    if clf.pooled_dim:
+        row += (
+            f", `pooled` ({clf.pooled_dim}: conv block {POOLED_BLOCKS}'s maps averaged over each quarter of "
+            "the drawing; taught classes read it beside the embedding, with a sample of the base classes' "
+            "in the metadata)"
+        )
+    return row
+
+
 def _tier_counts(s: dict, tier: str) -> str:
     names = s["tiers"][tier]
     per = [s["counts"][n] for n in names]
@@ -599,6 +615,7 @@ def mixed_card(metrics: dict, command: str, model_path: Path, app: dict | None =
         "| | |",
         "|---|---|",
         f"| file | `{model_path.name}` ({size_mb:.2f} MB, ONNX, float16 weights) |",
+        f"| outputs | {_outputs_row(model_path)} |",
         f"| classes | {len(s['classes'])} ({len(bm)} bitmap tier, {len(st)} stroke tier), names as "
         "`inkling-train download --list` |",
         f"| validation (pooled per tier) | bitmap tier top-1 {v['bitmap']['top1']:.2%} (n={v['bitmap']['n']}), "
