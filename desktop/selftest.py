@@ -1,10 +1,11 @@
 """``inkling --self-test``: check an installation (frozen or not) without a display, and say what is wrong.
 
 It loads the model, classifies every bundled reference drawing (each must come out as its own class,
-at least MIN_ACCURACY of them), then builds the main window on Qt's offscreen platform, draws one
-reference through the canvas's live suggestion path and renders the window once, so that a bundle
-missing a Qt plugin, a library or a data file fails here rather than on someone's desktop.
-Prints one line per check with timings; exits 0 when all pass, 1 otherwise.
+at least MIN_ACCURACY of them), teaches the model two symbols from one drawing each, then builds the
+main window on Qt's offscreen platform, draws one reference through the canvas's live suggestion path
+and renders the window once, so that a bundle missing a Qt plugin, a library or a data file fails here
+rather than on someone's desktop. Prints one line per check with timings; exits 0 when all pass, 1
+otherwise.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ import time
 from pathlib import Path
 
 MIN_ACCURACY = 0.90  # the references are drawings the model got right when they were chosen
+# Teaching gives the new classes under 1% of the base classes' drawings (FitOptions.base_budget); the
+# references, drawings the model is sure of, lose fewer.
+MIN_KEPT_AFTER_TEACHING = 0.97
 WINDOW_TIMEOUT_MS = 10_000
 # Packages a bundle must not carry: training only, or test tools (see packaging/inkling.spec).
 TRAINING_ONLY = (
@@ -117,7 +121,8 @@ def load_references(report: Report):
     return records
 
 
-def check_classification(report: Report, classifier, records) -> None:
+def check_classification(report: Report, classifier, records):
+    """Returns the references' images and the model's top-1 for each (for check_teaching)."""
     from inkling.model.raster import rasterize_batch
 
     start = time.perf_counter()
@@ -147,6 +152,53 @@ def check_classification(report: Report, classifier, records) -> None:
         report.ok("classification", summary)
     else:
         report.fail("classification", summary)
+    return images, probs.argmax(axis=1)
+
+
+# Two symbols no Quick, Draw! category is (a psi and a xi), for the teaching check: lines in any units.
+TEACH_MARKS = {
+    "self-test psi": [[(0, 40), (20, 110), (50, 130), (80, 110), (100, 40)], [(50, 0), (50, 200)]],
+    "self-test xi": [
+        [(0, 0), (100, 0)],
+        [(10, 100), (90, 100)],
+        [(0, 200), (100, 200)],
+        [(50, 0), (50, 200)],
+    ],
+}
+
+
+def check_teaching(report: Report, classifier, images, before) -> None:
+    """Teach two symbols from one drawing each (the app's Teach path, numpy only): each must then be
+    recognised as itself, and the references keep the class the model gave them."""
+    import numpy as np
+    from inkling.model.classset import teach
+
+    if classifier.head is not None or classifier.meta.base_embeddings is None:
+        report.ok("teach", "skipped: the model is a class set, or carries no base sample to teach against")
+        return
+    start = time.perf_counter()
+    marks = {name: [np.asarray(s, dtype=float) for s in strokes] for name, strokes in TEACH_MARKS.items()}
+    try:
+        taught = teach(
+            classifier, {name: [strokes] for name, strokes in marks.items()}, measure_quality=False
+        )
+    except Exception as exc:  # whatever breaks in a bundle (BLAS, the model's metadata) is the finding
+        raise SelfTestFailure("teach", f"teaching failed: {type(exc).__name__}: {exc}") from None
+    seconds = time.perf_counter() - start
+    clf = taught.classifier()
+    got = [clf.classify_strokes(strokes, top=1)[0].label for strokes in marks.values()]
+    wrong = [
+        f"{name!r} came out as {label!r}" for name, label in zip(marks, got, strict=True) if label != name
+    ]
+    kept = int((clf.predict_proba(images).argmax(1) == before).sum())
+    detail = (
+        f"{len(marks)} symbols taught from one drawing each in {seconds * 1000:.0f} ms "
+        f"(features {classifier.teach_dim}); {kept}/{len(images)} references keep their class"
+    )
+    if wrong or kept < MIN_KEPT_AFTER_TEACHING * len(images):
+        report.fail("teach", f"{detail}; {', '.join(wrong) or 'references lost'}")
+    else:
+        report.ok("teach", f"{detail}; each symbol recognised as itself")
 
 
 def _widget_points(strokes, width: int, height: int, margin: int = 60) -> list:
@@ -275,7 +327,8 @@ def main(args) -> int:
         check_environment(report)
         classifier = check_model(report, getattr(args, "model", None))
         records = load_references(report)
-        check_classification(report, classifier, records)
+        images, top1 = check_classification(report, classifier, records)
+        check_teaching(report, classifier, images, top1)
         check_window(report, classifier, records)
         check_art(report)
     except SelfTestFailure as exc:

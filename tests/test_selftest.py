@@ -37,9 +37,10 @@ def self_test_run(default_model_path) -> subprocess.CompletedProcess:
 def test_self_test_passes_and_reports_each_check(self_test_run):
     out = self_test_run.stdout
     assert self_test_run.returncode == 0, out + self_test_run.stderr
-    for check in ("model", "references", "classification", "window", "live suggestion", "render"):
+    for check in ("model", "references", "classification", "teach", "window", "live suggestion", "render"):
         assert f"ok    {check}: " in out, f"no passing {check!r} line in:\n{out}"
     assert "FAIL" not in out
+    assert "each symbol recognised as itself" in out
     assert "self-test passed in " in out
     assert " ms" in out  # timings are printed
 
