@@ -236,7 +236,8 @@ def main(argv=None) -> int:
     base_emb = clf.teach_features(base_images)
     runner = Runner(args, clf, options, base_emb, base_labels)
     print(
-        f"model {args.model}: {runner.K} base classes, embedding {clf.meta.embedding_dim}, teaching features {clf.teach_dim}; "
+        f"model {args.model}: {runner.K} base classes, embedding {clf.meta.embedding_dim}, "
+        f"teaching features {clf.teach_dim}; "
         f"base held-out ({args.base_source}): {len(base_labels)} drawings, top-1 {runner.base_before:.3f}"
     )
     print(f"fit options: {dataclasses.asdict(options)}; re-drawings per example: {args.copies or 'auto'}")

@@ -11,12 +11,12 @@ import numpy as np
 from .contract import INPUT, OUTPUT_EMBEDDING, OUTPUT_LOGITS, OUTPUT_POOLED, ModelError, ModelMeta, to_input
 from .raster import rasterize
 
-MAX_MODEL_BYTES = 512 * 1024 * 1024  # the default model is 3.4 MB
+MAX_MODEL_BYTES = 512 * 1024 * 1024  # the default model is 4.2 MB
 
 # How much the ``pooled`` output weighs beside the embedding in the features a taught head reads, as a
 # ratio of their mean lengths over the model's base sample. 1 (equal lengths) was best of 0.25-4 on the
-# tuning alphabets (benchmarks/bench_fewshot.py --report tune); past 4 the fit leans on the pooled part
-# alone and loses the base classes' structure.
+# tuning alphabets (benchmarks/bench_fewshot.py --report tune: 5 drawings 0.984-0.990, 1 drawing
+# 0.930-0.944); at about 5 the fit fell apart on the report alphabets (5 drawings 0.82).
 POOLED_WEIGHT = 1.0
 
 
@@ -176,17 +176,13 @@ class Classifier:
 
     def run(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """uint8 images (N, 28, 28) -> (logits (N, K), embedding (N, D)), with the head applied."""
-        if self._head_scale is not None:
-            logits, emb, pooled = self.session.run(
-                [OUTPUT_LOGITS, OUTPUT_EMBEDDING, OUTPUT_POOLED], {INPUT: to_input(images)}
-            )
-            W, b = self.head
-            return _joined(emb, pooled, self._head_scale) @ W + b, emb
-        logits, emb = self.session.run([OUTPUT_LOGITS, OUTPUT_EMBEDDING], {INPUT: to_input(images)})
-        if self.head is not None:
-            W, b = self.head
-            logits = emb @ W + b
-        return logits, emb
+        if self.head is None:
+            logits, emb = self.session.run([OUTPUT_LOGITS, OUTPUT_EMBEDDING], {INPUT: to_input(images)})
+            return logits, emb
+        # A head replaces the model's logits: only what it reads is computed.
+        features, emb = self._features(images, self._head_scale)
+        W, b = self.head
+        return features @ W + b, emb
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         return softmax(self.run(images)[0])
@@ -198,10 +194,16 @@ class Classifier:
         """(N, teach_dim) float32: the embedding, then (when the model has it) ``pooled`` scaled by
         ``pooled_scale``. What taught heads read: the embedding is shaped by the base classes, the
         pooled maps keep shape detail that tells new things (a letter, a logo) from them."""
-        if self.pooled_scale is None:
-            return np.asarray(self.embed(images), dtype=np.float32)
+        return self._features(images, self.pooled_scale)[0]
+
+    def _features(self, images: np.ndarray, scale: float | None) -> tuple[np.ndarray, np.ndarray]:
+        """(features, embedding): the embedding alone when ``scale`` is None, else joined with ``pooled``
+        times ``scale``."""
+        if scale is None:
+            (emb,) = self.session.run([OUTPUT_EMBEDDING], {INPUT: to_input(images)})
+            return np.asarray(emb, dtype=np.float32), emb
         emb, pooled = self.session.run([OUTPUT_EMBEDDING, OUTPUT_POOLED], {INPUT: to_input(images)})
-        return _joined(emb, pooled, self.pooled_scale)
+        return _joined(emb, pooled, scale), emb
 
     def base_teach_features(self) -> np.ndarray:
         """The teaching features of the base sample in the metadata (rows of base_embeddings)."""

@@ -3,7 +3,8 @@
 An Inkling model is an ONNX file with input ``image`` (N, 1, 28, 28) float32 in [0, 1] (ink = 1, as
 rendered by :mod:`model.raster` and divided by 255) and outputs ``logits`` (N, K) and ``embedding`` (N, D),
 batch dimension dynamic. It may also have ``pooled`` (N, P): an earlier conv block's maps averaged over
-space, shape features that few-shot heads use beside the embedding (:mod:`model.fewshot`). Its metadata (ONNX ``metadata_props``, all strings) makes it self-describing:
+space, shape features that few-shot heads use beside the embedding (:mod:`model.fewshot`). Its metadata
+(ONNX ``metadata_props``, all strings) makes it self-describing:
 
 =========================  =====================================================================
 key                        value
