@@ -32,6 +32,9 @@ RDP_EPSILON = 2.0
 # Google's raw drawings run to tens of kilobytes and a few thousand points; these leave ample room.
 MAX_LINE_BYTES = 8 * 1024 * 1024
 MAX_POINTS = 100_000  # per drawing
+# Resampling every unit turns a real drawing into a few thousand points (at most 2,907 in 417 of Google's
+# raw drawings); one that would give more than this is simplified from its own vertices instead.
+MAX_RESAMPLED = 50_000
 
 
 class StrokeFormatError(ValueError):
@@ -339,14 +342,80 @@ def rdp(points: np.ndarray, epsilon: float = RDP_EPSILON) -> np.ndarray:
     return points[keep]
 
 
+def resample_evenly(
+    pts: np.ndarray, starts: np.ndarray, spacing: float = 1.0, *, max_points: int | None = None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Google's resampling: a point every ``spacing`` units along each stroke, then the stroke's last point.
+
+    ``pts`` (N, 2) holds all strokes one after another, stroke k starting at ``starts[k]``; returns the
+    resampled points and their stroke starts in the same form. The samples are measured along the whole
+    stroke from its first point, so that a vertex survives only where it falls on the spacing: a corner
+    is cut to the sample nearest it, as in Google's simplified files (:func:`resample` keeps every vertex,
+    which Google's pipeline does not: RDP then keeps the vertex itself where Google kept a point up to a
+    unit away). A stroke of one point (or of no length) becomes that point twice, as Google stores a dot.
+
+    Returns None when the result would have more than ``max_points`` points (a bound for hostile input).
+    """
+    pts = np.asarray(pts, dtype=np.float64)
+    starts = np.asarray(starts, dtype=np.int64)
+    n = len(pts)
+    if n == 0:
+        return pts.reshape(0, 2), np.zeros(0, dtype=np.int64)
+    ends = np.append(starts[1:], n)
+    seg = np.diff(pts, axis=0)
+    seglen = np.hypot(seg[:, 0], seg[:, 1])
+    seglen[ends[:-1] - 1] = 0.0  # the jumps from one stroke to the next are not drawn
+    cum = np.concatenate([[0.0], np.cumsum(seglen)])
+    length = cum[ends - 1] - cum[starts]
+    with np.errstate(over="ignore", invalid="ignore"):
+        count = np.maximum(np.ceil(length / spacing), 1.0)  # samples at 0, spacing, ... below the length
+    total = float(count.sum()) + len(starts)
+    if not math.isfinite(total) or (max_points is not None and total > max_points):
+        return None
+    count = count.astype(np.int64)
+    owner = np.repeat(np.arange(len(starts)), count)
+    j = np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count)
+    target = cum[starts][owner] + j * spacing
+    idx = np.searchsorted(cum, target, side="right") - 1
+    np.clip(idx, starts[owner], np.maximum(ends[owner] - 2, starts[owner]), out=idx)
+    if len(seglen):
+        step = seglen[np.minimum(idx, len(seglen) - 1)]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frac = np.where(step > 0, (target - cum[idx]) / step, 0.0)
+        np.clip(frac, 0.0, 1.0, out=frac)
+        samples = pts[idx] + seg[np.minimum(idx, len(seg) - 1)] * frac[:, None]
+    else:  # a single point
+        samples = pts[idx]
+    # Each stroke: its samples, then its last point.
+    out_starts = np.cumsum(count + 1) - (count + 1)
+    out = np.empty((len(samples) + len(starts), 2))
+    is_last = np.zeros(len(out), dtype=bool)
+    is_last[out_starts + count] = True
+    out[~is_last] = samples
+    out[is_last] = pts[ends - 1]
+    return out, out_starts
+
+
 def simplify(strokes: Sequence[Stroke], *, epsilon: float = RDP_EPSILON, integer: bool = True) -> Strokes:
-    """Google's simplification: align top-left, scale to 0..255, resample at 1 unit, RDP(epsilon).
+    """Google's simplification: align top-left, scale to 0..255, resample every unit, RDP(epsilon).
 
     Returns (n, 2) arrays; rounded to integers like Google's simplified files unless ``integer=False``.
+    A drawing of real-world length (a few thousand units) comes out as Google's own simplified file has
+    it, point for point, but for the rare RDP tie that floating point decides either way.
     """
+    xy = normalize(as_strokes(strokes))
+    if not xy:
+        return []
+    starts = np.cumsum([0] + [len(s) for s in xy[:-1]])
+    even = resample_evenly(np.concatenate(xy), starts, max_points=MAX_RESAMPLED)
+    if even is None:  # a drawing far longer than any real one: its own vertices
+        parts = xy
+    else:
+        pts, starts = even
+        parts = np.split(pts, starts[1:])
     out = []
-    for s in normalize(as_strokes(strokes)):
-        s = rdp(resample(s), epsilon)
+    for s in parts:
+        s = rdp(s, epsilon)
         if integer:
             s = np.round(s)
         out.append(s)

@@ -9,6 +9,7 @@ from inkling.model.strokes import (
     parse_ndjson_line,
     rdp,
     read_ndjson,
+    resample_evenly,
     simplify,
     write_ndjson,
 )
@@ -102,6 +103,47 @@ def test_simplify_is_google_like(quickdraw_dir):
         assert abs(len(ours) - len(theirs)) <= max(4, 0.25 * len(theirs))
         dist = np.sqrt(((ours[:, None, :] - theirs[None, :, :]) ** 2).sum(-1)).min(axis=1)
         assert np.median(dist) <= 3.0
+
+
+def test_resample_evenly_cuts_corners_and_keeps_dots():
+    # Samples every unit along the whole stroke from its first point, then the last point: the corner
+    # at 2.5 units is not a sample (Google's resampling does not keep vertices).
+    pts = np.array([[0.0, 0.0], [2.5, 0.0], [2.5, 2.0], [7.0, 7.0]])
+    out, starts = resample_evenly(pts, np.array([0, 3]))
+    assert starts.tolist() == [0, 6]
+    np.testing.assert_allclose(out[:6], [[0, 0], [1, 0], [2, 0], [2.5, 0.5], [2.5, 1.5], [2.5, 2]])
+    np.testing.assert_allclose(out[6:], [[7, 7], [7, 7]])  # a one-point stroke: a dot, stored twice
+    # Spacing along the stroke, across its vertices; repeated points add nothing.
+    line = np.array([[0.0, 0.0], [0.0, 0.0], [0.0, 1.5], [2.0, 1.5]])
+    out, _ = resample_evenly(line, np.array([0]), spacing=0.5)
+    assert len(out) == 8 and np.allclose(out[-1], [2.0, 1.5])
+    assert np.allclose(np.hypot(*np.diff(out[:-1], axis=0).T), 0.5)
+    # A bound on the output for hostile input.
+    assert resample_evenly(np.array([[0.0, 0.0], [1e6, 0.0]]), np.array([0]), max_points=1000) is None
+
+
+SAMPLE_CATEGORIES = ["airplane", "alarm clock", "apple", "bird", "cat", "house", "skull", "tiger"]
+
+
+def test_simplify_gives_googles_simplified_drawings(quickdraw_dir):
+    """Most drawings come out of simplify() exactly as Google's simplified file has them: 94% of the 6,446
+    that have both formats, 98 of the 113 here (resampling that kept every vertex matched 38 and 0). The
+    rest differ where RDP picks between points at the same distance, which floating point decides."""
+    same = total = 0
+    for category in SAMPLE_CATEGORIES:
+        raw = {
+            r.key_id: r for r in read_ndjson(quickdraw_dir / "strokes" / "raw" / f"{category}.ndjson").records
+        }
+        path = quickdraw_dir / "strokes" / "simplified" / f"{category}.ndjson"
+        simple = {r.key_id: r for r in read_ndjson(path).records}
+        for key in sorted(set(raw) & set(simple)):
+            ours, theirs = simplify(raw[key].strokes), simple[key].strokes
+            total += 1
+            same += len(ours) == len(theirs) and all(
+                a.shape == b.shape and np.array_equal(a, b) for a, b in zip(ours, theirs, strict=True)
+            )
+    assert total >= 80
+    assert same >= 0.8 * total
 
 
 def test_full_disk_keeps_the_old_file_and_leaves_no_temp(tmp_path, monkeypatch):
