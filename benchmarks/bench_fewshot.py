@@ -10,16 +10,17 @@ embedding, head fit, calibration against the base classes) and tested among all 
   splits the 20 people at random: examples come from ``shots`` of the first 10, tests from the other
   10, so the class is always recognised in other people's hands. The few settings of the method were
   chosen on episodes of the *tune* alphabets (``--tune-alphabets``), and the shipped model's embedding
-  learned them as background classes (``BACKGROUND_ALPHABETS`` in training/retrain.py); the other
-  alphabets, never seen, report. A
-  second table takes the new classes from one alphabet at a time (look-alike letters: harder).
+  learned them as background classes (``BACKGROUND_ALPHABETS`` in training/recipes.py); the other
+  alphabets, never seen, report. A second table takes the new classes from one alphabet at a time
+  (look-alike letters: harder).
 * **Quick, Draw! categories the model did not learn** (every stroke category of
   ``$INKLING_QUICKDRAW_DIR/strokes/`` that is not a base class), where there are any: a model trained on
   all 345 categories leaves none, and the table says so.
 
 Columns: new top-1 (tests of the new classes, among all classes), base top-1 before and after teaching
-(the base model's own held-out split, rebuilt from its metadata; ``--base-source bitmaps`` uses the last
-10% of each official bitmap file instead), the worst trial's base drop, and the teaching time (embed +
+(the base model's own held-out test split, rebuilt from its metadata: its classes' official bitmaps and
+stroke drawings, ``training.dataset.held_out_images``; ``--base-source bitmaps`` uses the last 10% of each
+official bitmap file instead), the worst trial's base drop, and the teaching time (embed +
 fit; the fit alone; the Teach panel's quality figure, a few more fits, is not included). Everything runs
 on this machine's CPU.
 """
@@ -43,9 +44,10 @@ from inkling.model.classset import AUGMENT_COPIES, teach  # noqa: E402
 from inkling.model.fewshot import FitOptions  # noqa: E402
 from inkling.model.raster import rasterize_batch  # noqa: E402
 from inkling.model.strokes import read_ndjson  # noqa: E402
+from inkling.training.recipes import BACKGROUND_ALPHABETS  # noqa: E402
 
 # The settings were chosen on these, and the shipped embedding has seen them; the rest report.
-TUNE_ALPHABETS = ("Korean", "Balinese")
+TUNE_ALPHABETS = BACKGROUND_ALPHABETS
 
 
 @dataclasses.dataclass
@@ -90,9 +92,10 @@ def quickdraw_pool(data: Path, base_classes: list[str]) -> Pool:
 def base_heldout(args, clf: Classifier) -> tuple[np.ndarray, np.ndarray]:
     """(images (N, 28, 28) uint8, labels (N,)) of the base classes' held-out drawings."""
     if args.base_source == "split":
-        from inkling.training.data import load_model_test_split  # the base model's own test split
+        from inkling.model.classifier import load_model
+        from inkling.training.dataset import held_out_images  # the base model's own test split
 
-        images, labels = load_model_test_split(args.model, [args.data], log=lambda *a: None)[:2]
+        images, labels = held_out_images(load_model(args.model), [args.data], "test", log=lambda *a: None)
         return np.asarray(images).reshape(-1, 28, 28), np.asarray(labels)
     rng = np.random.default_rng(0)
     images, labels = [], []

@@ -9,8 +9,7 @@ import sys
 # Each module adds its own subcommand through register(subparsers).
 SUBCOMMAND_MODULES = [
     "inkling.training.download",
-    "inkling.training.fit",
-    "inkling.training.mixed",
+    "inkling.training.train",
     "inkling.training.evaluate",
     "inkling.training.export",
     "inkling.training.teach",
@@ -20,10 +19,9 @@ SUBCOMMAND_MODULES = [
 
 # Packages of the `train` extra. Without them the commands that need them say how to get them, and the
 # rest (teach, download) still work: `pip install inkling-draw` alone gives the app and teach.
-TRAIN_EXTRA = {"torch", "torchvision", "onnx", "matplotlib", "tqdm"}
+TRAIN_EXTRA = {"torch", "onnx", "matplotlib", "tqdm"}
 COMMAND_NAMES = {
     "inkling.training.evaluate": "eval",
-    "inkling.training.mixed": "fit-mixed",
 }  # where a module's command is not its own name
 
 

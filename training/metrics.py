@@ -15,6 +15,8 @@ def classification_report(
     report: dict = {"n": int(n)}
     if n == 0:
         return report | {
+            "balanced": {"top1": 0.0, "top3": 0.0, "top5": 0.0},
+            "classes_present": 0,
             "top1": 0.0,
             "top3": 0.0,
             "top5": 0.0,
@@ -23,24 +25,44 @@ def classification_report(
             "confused_pairs": [],
         }
     order = np.argsort(-logits, axis=1)
-    hits = {t: int((order[:, : min(t, k)] == labels[:, None]).any(axis=1).sum()) for t in (1, 3, 5)}
+    class_hits = {
+        t: np.bincount(labels, (order[:, : min(t, k)] == labels[:, None]).any(axis=1), minlength=k)
+        for t in (1, 3, 5)
+    }
     confusion = np.zeros((k, k), dtype=np.int64)
     np.add.at(confusion, (labels, order[:, 0]), 1)
-    return report_from_counts(hits, confusion, classes, top_pairs)
+    return report_from_counts(class_hits, confusion, classes, top_pairs)
 
 
-def report_from_counts(hits: dict[int, int], confusion: np.ndarray, classes: list[str], top_pairs: int = 15):
-    """The report from top-k hit counts and the confusion matrix: what chunked evaluation adds up."""
+def report_from_counts(
+    class_hits: dict[int, np.ndarray], confusion: np.ndarray, classes: list[str], top_pairs: int = 15
+):
+    """The report from each class's top-k hit counts and the confusion matrix: what chunked evaluation adds up.
+
+    ``top1``/``top3``/``top5`` are means over drawings; ``balanced`` holds the means over the classes that have
+    drawings of each class's own top-k (every class counts the same, however many drawings it has).
+    """
     k = len(classes)
     n = int(confusion.sum())
     report: dict = {"n": n}
-    for t in (1, 3, 5):
-        report[f"top{t}"] = hits[t] / n if n else 0.0  # == the mean over drawings, bit for bit
     support = confusion.sum(axis=1)
+    present = support > 0
+    for t in (1, 3, 5):
+        hits = np.asarray(class_hits[t], dtype=np.float64)
+        report[f"top{t}"] = float(hits.sum()) / n if n else 0.0  # == the mean over drawings, bit for bit
+    report["balanced"] = {
+        f"top{t}": float(np.mean(np.asarray(class_hits[t])[present] / support[present]))
+        if present.any()
+        else 0.0
+        for t in (1, 3, 5)
+    }
+    report["classes_present"] = int(present.sum())
     report["per_class"] = {
         classes[c]: {
             "n": int(support[c]),
             "top1": float(confusion[c, c] / support[c]) if support[c] else None,
+            "top3": float(class_hits[3][c] / support[c]) if support[c] else None,
+            "top5": float(class_hits[5][c] / support[c]) if support[c] else None,
         }
         for c in range(k)
     }
@@ -69,6 +91,8 @@ def format_report(report: dict) -> str:
     lines = [
         f"drawings: {report['n']}",
         f"top-1: {report['top1']:.2%}   top-3: {report['top3']:.2%}   top-5: {report['top5']:.2%}",
+        f"balanced over {report['classes_present']} classes: top-1: {report['balanced']['top1']:.2%}   "
+        f"top-3: {report['balanced']['top3']:.2%}   top-5: {report['balanced']['top5']:.2%}",
         "",
         f"{'class':<24} {'n':>6} {'top-1':>8}",
     ]

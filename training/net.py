@@ -138,7 +138,7 @@ class WithPooled(nn.Module):
 
 
 def with_pooled(net: nn.Module) -> WithPooled | None:
-    """``net`` with the ``pooled`` output, or None for a network it does not apply to (an ensemble)."""
+    """``net`` with the ``pooled`` output, or None for a network too shallow for it."""
     inner = net.net if isinstance(net, MirrorAveraged) else net
     if not isinstance(inner, SketchNet) or len(inner.cfg.convs_per_block) <= POOLED_BLOCKS:
         return None

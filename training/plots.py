@@ -21,12 +21,16 @@ def plot_history(history: list[dict], run: Path) -> None:
     ep = [h["epoch"] for h in history]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
     ax1.plot(ep, [h["train_loss"] for h in history], "o-", label="train")
-    ax1.plot(ep, [h["val_loss"] for h in history], "o-", label="validation")
+    if "val_loss" in history[0]:
+        ax1.plot(ep, [h["val_loss"] for h in history], "o-", label="validation")
     ax1.set(xlabel="epoch", ylabel="loss", title="Loss")
     ax1.legend()
     ax2.plot(ep, [h["train_top1"] for h in history], "o-", label="train top-1 (augmented)")
-    ax2.plot(ep, [h["val_top1"] for h in history], "o-", label="validation top-1")
-    ax2.plot(ep, [h["val_top3"] for h in history], "o-", label="validation top-3")
+    # Whatever validation figures the run kept (val_top1, val_early_top1, ...).
+    for key in [k for k in history[0] if k.startswith("val_") and k[-4:] in ("top1", "top3")]:
+        ax2.plot(
+            ep, [h[key] for h in history], "o-", label=key.replace("_", " ").replace("val ", "validation ")
+        )
     ax2.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
     ax2.legend()
     fig.tight_layout()

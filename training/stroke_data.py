@@ -27,7 +27,9 @@ from pathlib import Path
 import numpy as np
 from inkling.model.strokes import Strokes, read_ndjson
 
-FORMATS = ("raw", "simplified")
+# Folders under strokes/: Google's raw and simplified files, and a larger second sample of simplified
+# drawings (extra/, "Sixth round" of the data's SOURCES.md), read as simplified versions.
+FORMATS = ("raw", "simplified", "extra")
 SPLITS = ("train", "val", "test")
 
 
@@ -39,6 +41,7 @@ class StrokeDrawing:
     label: int
     raw: Strokes | None = None
     simplified: Strokes | None = None
+    source: str = ""  # the folder it was first read from: "raw", "simplified" or "extra"
 
     @property
     def versions(self) -> list[Strokes]:
@@ -80,9 +83,9 @@ def load_drawings(files: Sequence[tuple[str, Path]], label: int, *, log=print) -
             if not rec.strokes:
                 continue
             key = str(rec.key_id) if rec.key_id is not None else _fallback_key(rec.strokes)
-            d = by_key.setdefault(key, StrokeDrawing(key, label))
+            d = by_key.setdefault(key, StrokeDrawing(key, label, source=fmt))
             # Raw files have time stamps; a simplified-format file may still hold raw-looking lines.
-            fmt_here = "raw" if rec.has_time else fmt
+            fmt_here = "raw" if rec.has_time else "simplified" if fmt == "extra" else fmt
             if getattr(d, fmt_here) is None:
                 setattr(d, fmt_here, [s[:, :2] for s in rec.strokes])
     return [by_key[k] for k in sorted(by_key)]
