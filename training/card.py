@@ -66,7 +66,7 @@ def model_card(metrics: dict, reports: dict, command: str, model_path: Path, app
         f"{len(s['classes'])} Quick, Draw! categories, rendered by `model.raster` as 28×28 images: {_shape(s['net'])}.",
         "",
         f"**One network, trained end to end on every category** ({s['epochs']} epochs on {s['hardware']}, "
-        f"{s['wall_minutes']:.0f} minutes from start to the saved run), warm-started from the previous shipped "
+        f"{s['train_seconds'] / 60:.0f} minutes in the training loop), warm-started from the previous shipped "
         f"model (`training/base/{s['init_from']}`). Every class has Google's stroke drawings ({min(strokes):,} to "
         f"{max(strokes):,} distinct drawings, median {int(np.median(strokes)):,}); the {len(bm)} classes of the "
         f"**bitmap tier** also have Google's official 28×28 bitmaps, the other {len(st)} are the **stroke tier**. "
@@ -137,7 +137,8 @@ def model_card(metrics: dict, reports: dict, command: str, model_path: Path, app
         f"| inference | {s['inference_flops'] / 1e6:.0f} million operations per drawing (limit "
         f"{MAX_INFERENCE_FLOPS / 1e6:.0f}), no mirror averaging |",
         f"| training | {s['epochs']} epochs, {s['images_per_sec']:.0f} images/s (median), {s['train_seconds'] / 60:.0f} "
-        f"min in the loop, {s['wall_minutes']:.0f} min in all with data loading and evaluation |",
+        f"min in the loop (the last sitting of the run: {s['wall_minutes']:.0f} min with data loading and "
+        "evaluation; `--resume` continues a run in another sitting) |",
         f"| hardware | {s['hardware']} |",
         f"| torch | {s['torch']} |",
         "",
