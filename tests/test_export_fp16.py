@@ -168,12 +168,6 @@ def test_classifier_rows_are_matched_by_name_and_new_classes_start_silent(run, e
     assert all(torch.equal(v, state["model"][k]) for k, v in again.state_dict().items())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: with as many classes as the source, init_from first copies the source's classifier into the "
-    "state dict (the same tensors), then writes rows into it by name, reading rows it has already overwritten; "
-    "taking w and b as clones (w = w.clone(), b = b.clone()) before the by-name loop fixes it",
-)
 @pytest.mark.parametrize("source", ["default", "checkpoint"])
 def test_classifier_rows_follow_their_names_when_only_the_order_differs(run, exports, source):
     state = checkpoint.load(run / "final.pt")

@@ -187,11 +187,6 @@ def test_missing_categories_and_bad_files_are_clear_errors(quickdraw_dir, tmp_pa
             QuickDraw.load([tmp_path], [name, "fine"], log=quiet)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a class whose only stroke file holds no readable drawing loads as a class with no drawings "
-    "(trained on nothing, exported all the same); QuickDraw.load should raise DataError naming the file",
-)
 def test_a_class_without_readable_drawings_is_an_error(tmp_path):
     (tmp_path / "blank.ndjson").write_text("{broken\n")
     np.save(tmp_path / "fine.npy", np.zeros((4, 784), dtype=np.uint8))
@@ -200,12 +195,6 @@ def test_a_class_without_readable_drawings_is_an_error(tmp_path):
         QuickDraw.load([tmp_path], ["blank", "fine", "also"], log=quiet)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="bug: QuickDraw.load joins data_dirs with ', '.join(data_dirs) in its missing-class message, a "
-    "TypeError when the folders are Paths; ', '.join(map(str, data_dirs)) fixes it",
-)
 def test_a_missing_category_is_named_when_the_folders_are_paths(quickdraw_dir):
     with pytest.raises(DataError, match=r"'aple'"):
         QuickDraw.load([quickdraw_dir], ["aple", "apple"], log=quiet)
