@@ -37,6 +37,7 @@ from .augment import augment
 from .data import DataError
 from .dataset import TIERS, QuickDraw, evaluation_sets, render_app_view, tier_reports
 from .device import autocast, hardware_description, pick_device, predict, setup_distributed, to_batch
+from .export import first_per_class
 from .metrics import classification_report
 from .net import NetConfig, SketchNet, count_parameters, inference_flops
 from .render_pool import RenderPool
@@ -350,13 +351,7 @@ def _labels(drawings) -> np.ndarray:
 
 
 def _per_class(drawings, n: int) -> list:
-    taken: dict[int, int] = {}
-    out = []
-    for d in drawings:
-        if taken.get(d.label, 0) < n:
-            taken[d.label] = taken.get(d.label, 0) + 1
-            out.append(d)
-    return out
+    return [drawings[i] for i in first_per_class(_labels(drawings), n)]
 
 
 def choose_stroke_bias(sets: dict, stroke_classes: list[int], k: int) -> tuple[float, list]:
