@@ -11,7 +11,8 @@ Python API (what the app's Teach mode and ``inkling-train teach`` use)::
     cs.add_class("kettle", drawings); cs.add_examples("teapot", more); cs.remove_class("cactus")
     cs.rename_class("kettle", "water kettle")
 
-``model.classifier.load_model(path)`` opens a class set like any model (through :func:`load_classset`).
+``model.classifier.load_model(path)`` opens a class set like any model (through :func:`load_classset`);
+this module stands on :mod:`model.inference` and never imports model.classifier.
 
 File format ``inkling-classset/1``: a zip holding
 
@@ -41,9 +42,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .classifier import is_classset
-from .contract import ModelError
+from .contract import MAX_MODEL_BYTES, ModelError, is_classset
 from .fewshot import ClassQuality, FitOptions, embed_examples, fit_head, leave_one_out, variants_for
+from .inference import Classifier
 from .strokes import (
     DrawingRecord,
     StrokeFormatError,
@@ -106,13 +107,6 @@ def _example_file_name(name: str, used: set[str]) -> str:
         candidate = f"{stem} ({n})"
     used.add(candidate.casefold())
     return f"{EXAMPLES_DIR}{candidate}.ndjson"
-
-
-def _classifier_from_bytes(data: bytes, source: str, **kwargs):
-    """A Classifier on ONNX bytes; shown to the user as ``source``."""
-    from .classifier import Classifier
-
-    return Classifier.from_bytes(data, source, **kwargs)
 
 
 def _clean_drawings(name: str, drawings: Sequence) -> list[list[np.ndarray]]:
@@ -197,10 +191,10 @@ class ClassSet:
     # --- what it is ---------------------------------------------------------------------------------
 
     @property
-    def base(self):
+    def base(self) -> Classifier:
         """The base model as a Classifier (its own head; used to embed drawings)."""
         if self._base is None:
-            self._base = _classifier_from_bytes(self.base_bytes, self.base_name)
+            self._base = Classifier.from_bytes(self.base_bytes, self.base_name)
         return self._base
 
     @property
@@ -215,9 +209,9 @@ class ClassSet:
     def classes(self) -> list[str]:
         return self.base_classes + self.new_classes
 
-    def classifier(self, **kwargs):
+    def classifier(self, **kwargs) -> Classifier:
         """A fresh Classifier over all classes (``kwargs`` as for Classifier, e.g. ``threads``)."""
-        clf = _classifier_from_bytes(self.base_bytes, self.base_name, **kwargs)
+        clf = Classifier.from_bytes(self.base_bytes, self.base_name, **kwargs)
         clf.set_head(self.W, self.b, self.classes, pooled_scale=self.pooled_scale)
         return clf
 
@@ -433,8 +427,6 @@ def teach(
     and the new ones added), or a loaded Classifier of either. Returns the fitted :class:`ClassSet`.
     ValueError for bad names or examples; ModelError when the base cannot be taught.
     """
-    from .classifier import Classifier
-
     classifier = None
     if isinstance(base, Classifier):
         classifier, path = base, Path(base.path)
@@ -474,7 +466,7 @@ class _Bundle:
     base_bytes: bytes
     W: np.ndarray
     b: np.ndarray
-    classifier: object
+    classifier: Classifier
     examples: dict[str, list]
 
 
@@ -536,8 +528,6 @@ def _read_bundle(path: str | os.PathLike, *, with_examples: bool, **kwargs) -> _
         if classes != base_classes + new_classes or len(set(classes)) != len(classes):
             raise ModelError(f"{source}: {MANIFEST} has inconsistent class lists")
 
-        from .classifier import MAX_MODEL_BYTES
-
         base_bytes = read(BASE, MAX_MODEL_BYTES)
         try:
             z = np.load(io.BytesIO(read(HEAD, MAX_MEMBER_BYTES[HEAD])), allow_pickle=False)
@@ -558,7 +548,7 @@ def _read_bundle(path: str | os.PathLike, *, with_examples: bool, **kwargs) -> _
         ) as exc:
             raise ModelError(f"{source} has a broken {HEAD} ({type(exc).__name__}: {exc})") from None
 
-        clf = _classifier_from_bytes(base_bytes, f"{source}:{BASE}", **kwargs)
+        clf = Classifier.from_bytes(base_bytes, f"{source}:{BASE}", **kwargs)
         if clf.base_classes != base_classes:
             raise ModelError(f"{source}: the base classes in {MANIFEST} do not match its {BASE}")
         if W.ndim != 2 or not np.isfinite(W).all() or not np.isfinite(b).all():
@@ -632,7 +622,7 @@ def _inkling_version() -> str:
         return "unknown"
 
 
-def load_classset(path: str | os.PathLike, **kwargs):
+def load_classset(path: str | os.PathLike, **kwargs) -> Classifier:
     """Open a class set as a Classifier over base + taught classes (``kwargs`` as for Classifier).
 
     Raises ModelError with a message for the user when the file is damaged or not a class set.

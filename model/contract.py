@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -131,6 +132,7 @@ class ModelMeta:
         return cls(classes, dim, preprocessing, training, head, base)
 
 
+MAX_MODEL_BYTES = 512 * 1024 * 1024  # a model file, or the base model in a class set (the default: 4.2 MB)
 MAX_EMBEDDING_DIM = 1 << 16
 MAX_ARRAY_BYTES = 256 * 1024 * 1024  # the arrays in a model's metadata, unpacked (the default's: 0.6 MB)
 
@@ -205,3 +207,16 @@ def to_input(images: np.ndarray) -> np.ndarray:
     if arr.shape[-2:] != (28, 28):
         raise ValueError(f"images must be 28x28, got shape {arr.shape}")
     return (arr.reshape(-1, 1, 28, 28).astype(np.float32)) / np.float32(255.0)
+
+
+def is_classset(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is (or claims to be: a zip signature at the start) a taught class set
+    (:mod:`model.classset`) rather than an ONNX model.
+
+    Here rather than in model.classset, so that the app opens a plain model without importing that."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError:
+        return False
+    return head.startswith(b"PK") or zipfile.is_zipfile(path)
