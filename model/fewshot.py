@@ -343,26 +343,6 @@ def budget_shift(margins: np.ndarray, n_drawings: int, budget: float) -> float:
     return float(m[allowed] - 1e-6 * (1.0 + abs(m[allowed])))
 
 
-def calibrate_bias(
-    W: np.ndarray, b: np.ndarray, K: int, x: np.ndarray, y: np.ndarray, budget: float
-) -> float:
-    """The shift (<= 0) of the new classes' biases that keeps the base accuracy drop within ``budget``.
-
-    ``x``, ``y``: base drawings the fit has not seen. A base drawing the base head gets right is lost
-    when a new class outscores every base class on it; lowering all new biases by the same amount
-    gives back the drawings with the smallest margins first, until at most ``budget`` of them is lost.
-    """
-    logits = x @ W + b
-    base_right = logits[:, :K].argmax(axis=1) == y
-    margin = logits[base_right, :K].max(axis=1) - logits[base_right, K:].max(axis=1)  # < 0: lost
-    allowed = int(np.floor(budget * len(y)))
-    lost = np.sort(margin[margin < 0])
-    if len(lost) <= allowed:
-        return 0.0
-    # keep the `allowed` most negative margins lost; everything above them must become >= 0
-    return float(lost[allowed] * (1 + 1e-6) - 1e-6)
-
-
 # --- example drawings -> embeddings --------------------------------------------------------------------
 
 
@@ -438,26 +418,6 @@ def _rotation(angle: float) -> np.ndarray:
     return np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
 
 
-def jitter(strokes: Sequence, rng: np.random.Generator, *, strength: float = 1.0) -> list[np.ndarray]:
-    """A milder variant: small rotation, anisotropic scale, shear and shift of the strokes (no warp)."""
-    strokes = [s[:, :2] for s in as_strokes(strokes)]
-    if not strokes:
-        return strokes
-    pts = np.concatenate(strokes)
-    centre = (pts.min(axis=0) + pts.max(axis=0)) / 2
-    span = float((pts.max(axis=0) - pts.min(axis=0)).max()) or 1.0
-    angle = rng.normal(0, 0.12 * strength)
-    sx, sy = np.exp(rng.normal(0, 0.1 * strength, size=2))
-    shear = rng.normal(0, 0.1 * strength)
-    A = _rotation(angle) @ np.array([[sx, shear], [0.0, sy]])
-    out = []
-    for s in strokes:
-        moved = (s - centre) @ A.T
-        moved += rng.normal(0, 0.01 * strength * span, size=2)  # each stroke shifts a little on its own
-        out.append(moved)
-    return out
-
-
 def drawing_digest(strokes: Sequence) -> int:
     """A checksum of a drawing's points: the same drawing gives the same digest wherever it is kept."""
     digest = 0
@@ -470,17 +430,6 @@ def drawing_seed(strokes: Sequence, seed: int = 0) -> np.random.Generator:
     """A random generator that depends only on the drawing itself (and ``seed``), never on its position,
     so that the variants of a drawing are the same however the class set is edited."""
     return np.random.default_rng([seed, drawing_digest(strokes)])
-
-
-def embed_drawings(classifier, drawings: Sequence, *, copies: int = 0, seed: int = 0) -> np.ndarray:
-    """Teaching features of drawings followed by those of ``copies`` re-drawings (:func:`redraw`) of each.
-
-    Returns (N * (1 + copies), D) float32: the N drawings in order, then each copy round in order.
-    """
-    per = embed_examples(classifier, list(drawings), copies, seed=seed)
-    if not per:
-        return np.zeros((0, classifier.teach_dim), dtype=np.float32)
-    return np.concatenate([p[r : r + 1] for r in range(1 + copies) for p in per])
 
 
 def embed_examples(
