@@ -16,12 +16,11 @@ input and training data can never drift apart.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 
-from .strokes import MAX_RESAMPLED, RDP_EPSILON, SIMPLIFIED_SIDE, as_strokes, resample_evenly
+from .strokes import SIMPLIFIED_SIDE, as_strokes, flatten, normalize_points, simplify_points
 
 SIDE = 28  # output pixels
 BOX = 256.0  # the unit box the drawing is centred in
@@ -31,8 +30,6 @@ TOTAL = BOX + 2 * PADDING + LINE_WIDTH  # 304 units mapped onto SIDE pixels
 SCALE = SIDE / TOTAL
 RADIUS_PX = LINE_WIDTH / 2 * SCALE
 SUPERSAMPLE = 4
-_RDP_BUDGET_PER_POINT, _RDP_BUDGET_BASE = 30, 100_000  # distance tests (see rdp_keep)
-_RDP_NUMPY_SPAN = 48  # RDP searches spans longer than this with numpy
 _CHUNK = 4096  # pieces rendered at once
 _STROKE_GROUP = 64  # strokes rendered at once
 _PIECE_PX = 1.5  # long segments are cut into pieces this long so that every piece fits one small window
@@ -45,73 +42,6 @@ _WIN_OFFSETS = np.arange(_WIN)
 _WIN_PX = (_WIN_OFFSETS / SUPERSAMPLE).astype(np.float32)  # subsample offsets within a window, in pixels
 _PADDED = (SIDE + 2) * SUPERSAMPLE  # the subsample grid with a one-pixel margin
 _WIN_FLAT = (_WIN_OFFSETS[:, None] * _PADDED + _WIN_OFFSETS[None, :])[None]  # window offsets on that grid
-
-
-def _flatten(strokes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """All points (N, 2) and the index where each stroke starts."""
-    pts = np.concatenate(strokes)
-    starts = np.cumsum([0] + [len(s) for s in strokes[:-1]])
-    return pts, starts
-
-
-def rdp_keep(pts: np.ndarray, starts: np.ndarray, epsilon: float = RDP_EPSILON) -> np.ndarray:
-    """Ramer–Douglas–Peucker on every stroke: a mask of the points to keep.
-
-    A span of many points is searched with numpy, a short one in plain Python (per-call overhead would
-    dominate numpy there); both compute the same float64 distances and take the first farthest point, so
-    the result does not depend on which does it.
-
-    RDP costs n log n distance tests on a drawing, but n² on a pathological one (a long zigzag whose
-    every point is kept); past a budget no real drawing comes near, it keeps every point instead, so
-    that no input takes more than a second or so (the rendering barely differs: RDP only drops points
-    within ``epsilon`` of the line, a fifth of a pixel).
-    """
-    n = len(pts)
-    budget = _RDP_BUDGET_PER_POINT * n + _RDP_BUDGET_BASE
-    X, Y = np.ascontiguousarray(pts[:, 0]), np.ascontiguousarray(pts[:, 1])
-    xs, ys = X.tolist(), Y.tolist()
-    keep = [False] * n
-    bounds = [*starts.tolist(), n]
-    for first, end in zip(bounds[:-1], bounds[1:], strict=True):
-        keep[first] = keep[end - 1] = True
-        stack = [(first, end - 1)]
-        while stack:
-            a, b = stack.pop()
-            if b - a < 2:
-                continue
-            budget -= b - a - 1
-            if budget < 0:
-                return np.ones(n, dtype=bool)
-            px, py = xs[a], ys[a]
-            dx, dy = xs[b] - px, ys[b] - py
-            norm = math.hypot(dx, dy)
-            if b - a > _RDP_NUMPY_SPAN:
-                if norm > 0:
-                    dist = np.abs(dx * (Y[a + 1 : b] - py) - dy * (X[a + 1 : b] - px))
-                else:
-                    dist = np.hypot(X[a + 1 : b] - px, Y[a + 1 : b] - py)
-                i = int(np.argmax(dist))
-                best, at = float(dist[i]), a + 1 + i
-                if norm > 0:
-                    best /= norm
-            else:
-                best, at = -1.0, -1
-                if norm > 0:  # distance to the chord's line, scaled by its length until the end
-                    for i in range(a + 1, b):
-                        dist = abs(dx * (ys[i] - py) - dy * (xs[i] - px))
-                        if dist > best:
-                            best, at = dist, i
-                    best /= norm
-                else:  # a closed interval: distance to its end point
-                    for i in range(a + 1, b):
-                        dist = math.hypot(xs[i] - px, ys[i] - py)
-                        if dist > best:
-                            best, at = dist, i
-            if best > epsilon:
-                keep[at] = True
-                stack.append((a, at))
-                stack.append((at, b))
-    return np.array(keep, dtype=bool)
 
 
 def to_pixels(strokes: Sequence, *, simplify: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -130,28 +60,14 @@ def to_pixels(strokes: Sequence, *, simplify: bool | None = None) -> tuple[np.nd
     clean = as_strokes(strokes)
     if not clean:
         return np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
-    pts, starts = _flatten([s[:, :2] for s in clean])
+    pts, starts = flatten([s[:, :2] for s in clean])
     if simplify is None:
         simplify = not _is_google_simplified(pts)
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
-    # In Python floats, which overflow to inf quietly (numpy would warn).
-    span = max(float(hi[0]) - float(lo[0]), float(hi[1]) - float(lo[1]))
-    if not math.isfinite(span):
-        # Finite points whose extent overflows (a span near the float range): halving is exact and
-        # brings any finite extent back in range, without changing the drawing's shape.
-        pts, lo = pts * 0.5, lo * 0.5
-        span = float((pts.max(axis=0) - lo).max())
-    # Divide before multiplying: 255 / span overflows for a span that is tiny but not zero.
-    pts = (pts - lo) / span * SIMPLIFIED_SIDE if span > 0 else pts - lo
+    pts = normalize_points(pts)
     if simplify:
-        # Google's simplification, step for step: a point every unit along each stroke (corners cut to
-        # the nearest sample), RDP, then integer coordinates; the box below is that of the integers.
-        even = resample_evenly(pts, starts, max_points=MAX_RESAMPLED)
-        if even is not None:  # (None: a drawing far longer than any real one; its own vertices then)
-            pts, starts = even
-        keep = rdp_keep(pts, starts)
-        starts = np.cumsum(keep)[starts] - 1
-        pts = np.round(pts[keep])
+        # Google's simplification, step for step (model.strokes, as ``simplify`` does it); the box below
+        # is that of the integers it gives.
+        pts, starts = simplify_points(pts, starts)
     top = pts.max(axis=0)
     offset = (BOX - top) / 2.0 + (TOTAL - BOX) / 2.0
     return (pts + offset) * SCALE, starts

@@ -35,6 +35,9 @@ MAX_POINTS = 100_000  # per drawing
 # Resampling every unit turns a real drawing into a few thousand points (at most 2,907 in 417 of Google's
 # raw drawings); one that would give more than this is simplified from its own vertices instead.
 MAX_RESAMPLED = 50_000
+# RDP (rdp_keep) gives up after this many distance tests (per point, plus a base) and keeps every point.
+_RDP_BUDGET_PER_POINT, _RDP_BUDGET_BASE = 30, 100_000
+_RDP_NUMPY_SPAN = 48  # RDP searches spans longer than this with numpy
 
 
 class StrokeFormatError(ValueError):
@@ -281,21 +284,34 @@ def write_ndjson(
 # --- Google's simplification -------------------------------------------------------------------------
 
 
+def flatten(strokes: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """All points of a drawing's (non-empty) strokes one after another, and the index where each stroke
+    starts: the form the simplification and the rasterizer work in."""
+    pts = np.concatenate(strokes)
+    starts = np.cumsum([0] + [len(s) for s in strokes[:-1]])
+    return pts, starts
+
+
+def normalize_points(pts: np.ndarray) -> np.ndarray:
+    """Points (N, 2) aligned to the top-left and scaled uniformly so the larger side spans 0..255."""
+    lo = pts.min(axis=0)
+    with np.errstate(over="ignore"):
+        span = float((pts.max(axis=0) - lo).max())
+    if not math.isfinite(span):  # an extent beyond the float range: halving is exact and brings it back
+        pts, lo = pts * 0.5, lo * 0.5
+        span = float((pts.max(axis=0) - lo).max())
+    if span == 0:
+        return pts - lo
+    return (pts - lo) / span * SIMPLIFIED_SIDE  # dividing first cannot overflow
+
+
 def normalize(strokes: Sequence[Stroke]) -> Strokes:
     """Align to the top-left and scale uniformly so the larger side spans 0..255 (x, y only)."""
     xy = [np.asarray(s, dtype=np.float64)[:, :2] for s in strokes]
     if not xy:
         return []
-    allpts = np.concatenate(xy)
-    lo = allpts.min(axis=0)
-    with np.errstate(over="ignore"):
-        span = float((allpts.max(axis=0) - lo).max())
-    if not math.isfinite(span):  # an extent beyond the float range: halving is exact and brings it back
-        xy, lo = [s * 0.5 for s in xy], lo * 0.5
-        span = float((np.concatenate(xy).max(axis=0) - lo).max())
-    if span == 0:
-        return [s - lo for s in xy]
-    return [(s - lo) / span * SIMPLIFIED_SIDE for s in xy]  # dividing first cannot overflow
+    pts, starts = flatten(xy)
+    return np.split(normalize_points(pts), starts[1:])
 
 
 def resample(stroke: np.ndarray, spacing: float = 1.0) -> np.ndarray:
@@ -313,33 +329,64 @@ def resample(stroke: np.ndarray, spacing: float = 1.0) -> np.ndarray:
     return np.vstack([pts, stroke[-1:]])
 
 
-def rdp(points: np.ndarray, epsilon: float = RDP_EPSILON) -> np.ndarray:
-    """Ramer–Douglas–Peucker: keep the vertices farther than ``epsilon`` from the simplified line."""
-    n = len(points)
-    if n < 3:
-        return points
-    keep = np.zeros(n, dtype=bool)
-    keep[0] = keep[-1] = True
-    stack = [(0, n - 1)]
-    while stack:
-        a, b = stack.pop()
-        if b - a < 2:
-            continue
-        p, q = points[a], points[b]
-        inner = points[a + 1 : b]
-        d = q - p
-        norm = math.hypot(d[0], d[1])
-        if norm == 0.0:
-            dist = np.hypot(inner[:, 0] - p[0], inner[:, 1] - p[1])
-        else:
-            dist = np.abs(d[0] * (inner[:, 1] - p[1]) - d[1] * (inner[:, 0] - p[0])) / norm
-        i = int(np.argmax(dist))
-        if dist[i] > epsilon:
-            m = a + 1 + i
-            keep[m] = True
-            stack.append((a, m))
-            stack.append((m, b))
-    return points[keep]
+def rdp_keep(pts: np.ndarray, starts: np.ndarray, epsilon: float = RDP_EPSILON) -> np.ndarray:
+    """Ramer–Douglas–Peucker on every stroke: a mask of the points to keep.
+
+    A span of many points is searched with numpy, a short one in plain Python (per-call overhead would
+    dominate numpy there); both compute the same float64 distances and take the first farthest point, so
+    the result does not depend on which does it.
+
+    RDP costs n log n distance tests on a drawing, but n² on a pathological one (a long zigzag whose
+    every point is kept); past a budget no real drawing comes near, it keeps every point instead, so
+    that no input takes more than a second or so (the rendering barely differs: RDP only drops points
+    within ``epsilon`` of the line, a fifth of a pixel).
+    """
+    n = len(pts)
+    budget = _RDP_BUDGET_PER_POINT * n + _RDP_BUDGET_BASE
+    X, Y = np.ascontiguousarray(pts[:, 0]), np.ascontiguousarray(pts[:, 1])
+    xs, ys = X.tolist(), Y.tolist()
+    keep = [False] * n
+    bounds = [*starts.tolist(), n]
+    for first, end in zip(bounds[:-1], bounds[1:], strict=True):
+        keep[first] = keep[end - 1] = True
+        stack = [(first, end - 1)]
+        while stack:
+            a, b = stack.pop()
+            if b - a < 2:
+                continue
+            budget -= b - a - 1
+            if budget < 0:
+                return np.ones(n, dtype=bool)
+            px, py = xs[a], ys[a]
+            dx, dy = xs[b] - px, ys[b] - py
+            norm = math.hypot(dx, dy)
+            if b - a > _RDP_NUMPY_SPAN:
+                if norm > 0:
+                    dist = np.abs(dx * (Y[a + 1 : b] - py) - dy * (X[a + 1 : b] - px))
+                else:
+                    dist = np.hypot(X[a + 1 : b] - px, Y[a + 1 : b] - py)
+                i = int(np.argmax(dist))
+                best, at = float(dist[i]), a + 1 + i
+                if norm > 0:
+                    best /= norm
+            else:
+                best, at = -1.0, -1
+                if norm > 0:  # distance to the chord's line, scaled by its length until the end
+                    for i in range(a + 1, b):
+                        dist = abs(dx * (ys[i] - py) - dy * (xs[i] - px))
+                        if dist > best:
+                            best, at = dist, i
+                    best /= norm
+                else:  # a closed interval: distance to its end point
+                    for i in range(a + 1, b):
+                        dist = math.hypot(xs[i] - px, ys[i] - py)
+                        if dist > best:
+                            best, at = dist, i
+            if best > epsilon:
+                keep[at] = True
+                stack.append((a, at))
+                stack.append((at, b))
+    return np.array(keep, dtype=bool)
 
 
 def resample_evenly(
@@ -396,6 +443,21 @@ def resample_evenly(
     return out, out_starts
 
 
+def simplify_points(
+    pts: np.ndarray, starts: np.ndarray, *, epsilon: float = RDP_EPSILON, integer: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Google's simplification of normalized points (:func:`normalize_points`), in the form of
+    :func:`flatten`: a point every unit along each stroke (corners cut to the nearest sample), RDP, then
+    (unless ``integer=False``) integer coordinates. Returns the kept points and their stroke starts."""
+    even = resample_evenly(pts, starts, max_points=MAX_RESAMPLED)
+    if even is not None:  # (None: a drawing far longer than any real one; its own vertices then)
+        pts, starts = even
+    keep = rdp_keep(pts, starts, epsilon)
+    starts = np.cumsum(keep)[starts] - 1
+    pts = pts[keep]
+    return (np.round(pts) if integer else pts), starts
+
+
 def simplify(strokes: Sequence[Stroke], *, epsilon: float = RDP_EPSILON, integer: bool = True) -> Strokes:
     """Google's simplification: align top-left, scale to 0..255, resample every unit, RDP(epsilon).
 
@@ -403,20 +465,9 @@ def simplify(strokes: Sequence[Stroke], *, epsilon: float = RDP_EPSILON, integer
     A drawing of real-world length (a few thousand units) comes out as Google's own simplified file has
     it, point for point, but for the rare RDP tie that floating point decides either way.
     """
-    xy = normalize(as_strokes(strokes))
-    if not xy:
+    clean = as_strokes(strokes)
+    if not clean:
         return []
-    starts = np.cumsum([0] + [len(s) for s in xy[:-1]])
-    even = resample_evenly(np.concatenate(xy), starts, max_points=MAX_RESAMPLED)
-    if even is None:  # a drawing far longer than any real one: its own vertices
-        parts = xy
-    else:
-        pts, starts = even
-        parts = np.split(pts, starts[1:])
-    out = []
-    for s in parts:
-        s = rdp(s, epsilon)
-        if integer:
-            s = np.round(s)
-        out.append(s)
-    return out
+    pts, starts = flatten([s[:, :2] for s in clean])
+    pts, starts = simplify_points(normalize_points(pts), starts, epsilon=epsilon, integer=integer)
+    return np.split(pts, starts[1:])

@@ -7,7 +7,7 @@ from inkling.model.strokes import (
     StrokeFormatError,
     normalize,
     parse_ndjson_line,
-    rdp,
+    rdp_keep,
     read_ndjson,
     resample_evenly,
     simplify,
@@ -83,8 +83,10 @@ def test_normalize_aligns_and_scales_uniformly():
 
 def test_rdp_drops_collinear_points_and_keeps_corners():
     line = np.array([[0, 0], [1, 0.5], [2, 0], [3, 0.1], [10, 0], [10, 10]], dtype=float)
-    kept = rdp(line, 2.0)
-    assert kept.tolist() == [[0, 0], [10, 0], [10, 10]]
+    dot = np.array([[5.0, 5.0]])
+    keep = rdp_keep(np.concatenate([line, dot, line]), np.array([0, 6, 7]), 2.0)  # stroke by stroke
+    corners = [True, False, False, False, True, True]
+    assert keep.tolist() == corners + [True] + corners
 
 
 def test_simplify_is_google_like(quickdraw_dir):
