@@ -9,15 +9,15 @@ already shown (or computed with a model that has since been replaced) is dropped
 
 from __future__ import annotations
 
-import sys
 import time
-import traceback
 from dataclasses import dataclass, field
 
 import numpy as np
 from inkling.model.classifier import Classifier, Suggestion, softmax
 from inkling.model.raster import rasterize
-from PySide6.QtCore import QElapsedTimer, QObject, QRunnable, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal
+
+from .latest_job import LatestJob
 
 INTERVAL_MS = 100  # the most often a stroke in progress is classified
 FRAME_BUDGET_MS = 10.0  # slower than this on average, and inference moves off the UI thread
@@ -54,28 +54,18 @@ def predict(classifier: Classifier, strokes: list[np.ndarray], seq: int = 0, top
     return Prediction(seq, len(strokes), image, probs, list(classifier.classes), ranked, ms)
 
 
-class _Relay(QObject):
-    """Lives on the UI thread, so a worker's emit is delivered there as a queued call."""
+@dataclass
+class _Request:
+    classifier: Classifier
+    generation: int  # of the classifier: a result from one since replaced is dropped
+    strokes: list[np.ndarray]
+    seq: int
+    final: bool
 
-    done = Signal(object, int)  # Prediction or None, generation
-
-
-class _Job(QRunnable):
-    def __init__(
-        self, relay: _Relay, classifier: Classifier, strokes, seq: int, generation: int, final: bool
-    ):
-        super().__init__()
-        self.relay, self.classifier, self.strokes = relay, classifier, strokes
-        self.seq, self.generation, self.final = seq, generation, final
-
-    def run(self):
-        try:
-            result = predict(self.classifier, self.strokes, self.seq)
-            result.final = self.final
-        except Exception:  # a worker must never take the app down; the next stroke tries again
-            traceback.print_exc(file=sys.stderr)
-            result = None
-        self.relay.done.emit(result, self.generation)
+    def run(self) -> Prediction:
+        result = predict(self.classifier, self.strokes, self.seq)
+        result.final = self.final
+        return result
 
 
 class SuggestionEngine(QObject):
@@ -97,17 +87,13 @@ class SuggestionEngine(QObject):
         self._seq = 0
         self._shown = -1
         self._generation = 0
-        self._busy = False
-        self._waiting: tuple | None = None  # (strokes, seq, final) for the worker, newest only
         self._provider = None
         self._since_last = QElapsedTimer()
         self._throttle = QTimer(self)
         self._throttle.setSingleShot(True)
         self._throttle.timeout.connect(self._throttled_fire)
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
-        self._relay = _Relay(self)
-        self._relay.done.connect(self._worker_done)
+        self._worker = LatestJob(_Request.run, self)  # only the newest waiting request is kept
+        self._worker.done.connect(self._worker_done)
         self.last: Prediction | None = None
 
     # --- configuration ----------------------------------------------------------------------------
@@ -116,7 +102,7 @@ class SuggestionEngine(QObject):
         """Use another model; results still on their way from the old one are dropped."""
         self.classifier = classifier
         self._generation += 1
-        self._waiting = None
+        self._worker.waiting = None
         self.average_ms = 0.0
         self.warm_up()
 
@@ -132,6 +118,11 @@ class SuggestionEngine(QObject):
     def off_thread(self) -> bool:
         return self.average_ms > self.budget_ms
 
+    @property
+    def busy(self) -> bool:
+        """Whether the worker thread is classifying a drawing."""
+        return self._worker.busy
+
     # --- requests ---------------------------------------------------------------------------------
 
     def request(self, strokes: list[np.ndarray], *, final: bool = True) -> int:
@@ -141,15 +132,11 @@ class SuggestionEngine(QObject):
         self._seq += 1
         seq = self._seq
         strokes = [np.array(s, copy=True) for s in strokes]  # the worker gets its own copy
-        if not self._busy and (not strokes or not self.off_thread):
-            result = predict(self.classifier, strokes, seq)
-            result.final = final
-            self._learn(result.compute_ms)
-            self._deliver(result)
-        elif self._busy:
-            self._waiting = (strokes, seq, final)
+        request = _Request(self.classifier, self._generation, strokes, seq, final)
+        if not self._worker.busy and (not strokes or not self.off_thread):
+            self._run_here(request)
         else:
-            self._start(strokes, seq, final)
+            self._worker.submit(request)
         return seq
 
     def request_throttled(self, provider) -> None:
@@ -169,25 +156,21 @@ class SuggestionEngine(QObject):
     def _learn(self, ms: float) -> None:
         self.average_ms = 0.7 * self.average_ms + 0.3 * ms if self.average_ms else ms
 
-    def _start(self, strokes, seq: int, final: bool) -> None:
-        self._busy = True
-        self._pool.start(_Job(self._relay, self.classifier, strokes, seq, self._generation, final))
+    def _run_here(self, request: _Request) -> None:
+        result = request.run()
+        self._learn(result.compute_ms)
+        self._deliver(result)
 
-    def _worker_done(self, result: Prediction | None, generation: int) -> None:
-        self._busy = False
-        if result is not None and generation == self._generation:  # else: from a model since replaced
+    def _worker_done(self, request: _Request, result: Prediction | None) -> None:
+        if result is not None and request.generation == self._generation:  # else: a replaced model's
             self._learn(result.compute_ms)
             self._deliver(result)
-        if self._waiting is not None:
-            strokes, seq, final = self._waiting
-            self._waiting = None
-            if self.off_thread or not strokes:
-                self._start(strokes, seq, final)
+        waiting = self._worker.take_waiting()  # made with the current model: set_classifier drops it
+        if waiting is not None:
+            if self.off_thread or not waiting.strokes:
+                self._worker.start(waiting)
             else:
-                result = predict(self.classifier, strokes, seq)
-                result.final = final
-                self._learn(result.compute_ms)
-                self._deliver(result)
+                self._run_here(waiting)
 
     def _deliver(self, result: Prediction) -> None:
         if result.seq <= self._shown:
@@ -198,4 +181,4 @@ class SuggestionEngine(QObject):
 
     def wait_idle(self, timeout_ms: int = 5000) -> bool:
         """For tests and benchmarks: let the worker finish (its result is delivered by the event loop)."""
-        return self._pool.waitForDone(timeout_ms)
+        return self._worker.wait_done(timeout_ms)

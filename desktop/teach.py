@@ -29,8 +29,9 @@ from inkling.model.classset import RECOMMENDED_EXAMPLES, ClassSet, check_class_n
 from inkling.model.contract import ModelError
 from inkling.model.fewshot import ClassQuality
 from inkling.model.strokes import as_strokes
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 
+from .latest_job import LatestJob
 from .teach_store import StoreError, TeachStore
 
 RELIABLE_EXAMPLES = 10  # past the recommended five, about this many make a class clearly more reliable
@@ -124,50 +125,6 @@ class _FitResult:
     seconds: dict = field(default_factory=dict)
 
 
-class _Relay(QObject):
-    done = Signal(object)  # _FitResult, delivered on the UI thread
-
-
-class _FitJob(QRunnable):
-    def __init__(
-        self, relay: _Relay, request: _FitRequest, store: TeachStore | None, controller: TeachController
-    ):
-        super().__init__()
-        self.relay, self.request, self.store, self.controller = relay, request, store, controller
-
-    def run(self):
-        req = self.request
-        result = _FitResult(req.generation)
-        try:
-            if req.examples:
-                cached = self.controller._worker_base  # only ever touched on the worker thread
-                if cached is None or cached[0] != req.base_serial:
-                    # a new model: its Classifier, and an empty cache of drawings' embeddings on it
-                    cached = (req.base_serial, Classifier.from_bytes(req.base_bytes, req.base_name), {})
-                    self.controller._worker_base = cached
-                cs = ClassSet(
-                    req.base_bytes,
-                    req.examples,
-                    base_name=req.base_name,
-                    base_classifier=cached[1],
-                    embedding_cache=cached[2],
-                )
-                result.classset, result.classifier = cs, cs.classifier()
-        except (ModelError, ValueError) as exc:
-            result.error = str(exc)
-        except Exception as exc:  # a worker must never take the app down; the examples are kept
-            traceback.print_exc(file=sys.stderr)
-            result.error = f"{type(exc).__name__}: {exc}"
-        # Save only the newest state: a fit overtaken by a later change is followed by the fit of it.
-        if result.error is None and self.store is not None and req.generation == self.controller.generation:
-            try:
-                self.store.save(result.classset)
-                result.saved = True
-            except StoreError as exc:
-                result.save_error = str(exc)
-        self.relay.done.emit(result)
-
-
 class TeachController(QObject):
     changed = Signal()  # the classes, their drawings or the status changed: the panel redraws
     classifierReady = Signal(object)  # the Classifier the suggestions should use now
@@ -179,17 +136,13 @@ class TeachController(QObject):
         self.examples: dict[str, list[list[np.ndarray]]] = {}
         self.classset: ClassSet | None = None  # the newest fitted set (what Export writes)
         self.generation = 0
-        self.busy = False
         self.fit_error: str | None = None
         self.save_error: str | None = None  # why the last save failed: the classes live in memory only
         self.unsaved = False
         self.unavailable: str | None = None  # why the open model cannot be taught
         self.notice: str | None = None  # a one-off note for the panel (e.g. classes merged from a model)
-        self._pending: _FitRequest | None = None
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
-        self._relay = _Relay(self)
-        self._relay.done.connect(self._fit_done)
+        self._worker = LatestJob(self._fit, self)  # only the newest change waits to be fitted
+        self._worker.done.connect(self._fit_done)
         self._model = model
         self._base_serial = 0
         self._worker_base: tuple[int, Classifier, dict] | None = None
@@ -203,6 +156,11 @@ class TeachController(QObject):
     @property
     def model(self) -> Classifier:
         return self._model
+
+    @property
+    def busy(self) -> bool:
+        """Whether a fit is running."""
+        return self._worker.busy
 
     @property
     def base_classes(self) -> list[str]:
@@ -418,21 +376,48 @@ class TeachController(QObject):
             self._base_name,
             {name: list(drawings) for name, drawings in self.examples.items() if drawings},
         )
-        if self.busy:
-            self._pending = request  # only the newest change needs fitting
-        else:
-            self._start(request)
+        self._worker.submit(request)  # waits while a fit runs: only the newest change needs fitting
         self.changed.emit()
 
-    def _start(self, request: _FitRequest) -> None:
-        self.busy = True
-        self._pool.start(_FitJob(self._relay, request, self.store, self))
+    def _fit(self, req: _FitRequest) -> _FitResult:
+        """Fit (and save) the classes of one request: runs on the worker thread."""
+        result = _FitResult(req.generation)
+        try:
+            if req.examples:
+                cached = self._worker_base  # only ever touched on the worker thread
+                if cached is None or cached[0] != req.base_serial:
+                    # a new model: its Classifier, and an empty cache of drawings' embeddings on it
+                    cached = (req.base_serial, Classifier.from_bytes(req.base_bytes, req.base_name), {})
+                    self._worker_base = cached
+                cs = ClassSet(
+                    req.base_bytes,
+                    req.examples,
+                    base_name=req.base_name,
+                    base_classifier=cached[1],
+                    embedding_cache=cached[2],
+                )
+                result.classset, result.classifier = cs, cs.classifier()
+        except (ModelError, ValueError) as exc:
+            result.error = str(exc)
+        except Exception as exc:  # a worker must never take the app down; the examples are kept
+            traceback.print_exc(file=sys.stderr)
+            result.error = f"{type(exc).__name__}: {exc}"
+        # Save only the newest state: a fit overtaken by a later change is followed by the fit of it.
+        if result.error is None and self.store is not None and req.generation == self.generation:
+            try:
+                self.store.save(result.classset)
+                result.saved = True
+            except StoreError as exc:
+                result.save_error = str(exc)
+        return result
 
-    def _fit_done(self, result: _FitResult) -> None:
-        self.busy = False
-        if self._pending is not None:
-            request, self._pending = self._pending, None
-            self._start(request)
+    def _fit_done(self, request: _FitRequest, result: _FitResult | None) -> None:
+        waiting = self._worker.take_waiting()
+        if waiting is not None:
+            self._worker.start(waiting)
+        if result is None:  # raised past the fit's own handling (printed): the status is redrawn
+            self.changed.emit()
+            return
         if result.generation != self.generation:
             return  # stale: the taught classes changed while it ran
         self.fit_error = result.error
@@ -460,8 +445,8 @@ class TeachController(QObject):
         """Let running fits end and deliver their results (export, closing the window, tests)."""
         from PySide6.QtCore import QCoreApplication
 
-        while self.busy or self._pending is not None:
-            if not self._pool.waitForDone(timeout_ms):
+        while self._worker.busy or self._worker.waiting is not None:
+            if not self._worker.wait_done(timeout_ms):
                 return False
             QCoreApplication.processEvents()  # delivers the result, which may start the pending fit
         return True

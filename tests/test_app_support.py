@@ -123,7 +123,7 @@ def settle(qtbot, window, timeout: int = 5000) -> None:
             window.engine.last is not None
             and window.engine.last.final
             and window.engine.last.n_strokes == len(window.document)
-            and not window.engine._busy
+            and not window.engine.busy
         ),
         timeout=timeout,
     )
