@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -24,7 +25,8 @@ MAX_LINE_ERRORS = 20  # bad lines reported one by one per file (a binary file wo
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="inkling classify",
-        description="Classify Quick, Draw! ndjson drawings (one per line) and pictures (PNG, any size).",
+        description="Classify Quick, Draw! ndjson drawings (one per line) and pictures (PNG, JPEG, ...; "
+        "any size up to 25 megapixels).",
     )
     parser.add_argument(
         "files", nargs="+", metavar="FILE", help=".ndjson drawings or pictures (.png, .jpg, ...)"
@@ -133,10 +135,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"inkling classify: {exc}", file=sys.stderr)
         return 2
     reporter = Reporter(classifier, args.top, args.json)
-    for name in args.files:
-        path = Path(name)
-        if path.suffix.lower() in NDJSON_SUFFIXES:
-            classify_ndjson(path, reporter)
-        else:
-            classify_picture(path, reporter)
+    try:
+        for name in args.files:
+            path = Path(name)
+            if path.suffix.lower() in NDJSON_SUFFIXES:
+                classify_ndjson(path, reporter)
+            else:
+                classify_picture(path, reporter)
+    except BrokenPipeError:
+        # The reader went away (``| head -1``): stop quietly, as Unix tools do; Python would otherwise
+        # print a traceback while flushing stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the closed pipe
     return 1 if reporter.failed else 0

@@ -187,7 +187,7 @@ class MainWindow(QMainWindow):
         if self._teach_panel is None:
             from .teach_panel import TeachPanel
 
-            self._teach_panel = TeachPanel(self.teach, self.document, self.undo_stack)
+            self._teach_panel = TeachPanel(self.teach, self.document, self.undo_stack, self.settings)
             self._teach_panel.report = lambda title, message: self.report_error(title, message)
             self.teach_dock.setWidget(self._teach_panel)
         return self._teach_panel
@@ -457,10 +457,23 @@ class MainWindow(QMainWindow):
 
     def accept_top(self) -> bool:
         """Return: accept the top listed suggestion for the current doodle."""
-        label = self.panel.top_choice
+        label, panel = self.panel.top_choice, self.panel
         last = self.engine.last
-        if label is None or last is None or last.n_strokes != len(self.document) or not len(self.document):
+        if last is None or last.n_strokes != len(self.document) or not len(self.document):
             return False  # no suggestion for this very doodle yet
+        # The confidence threshold decides what Return may place; a click on a suggestion places it anyway.
+        why = None
+        if not panel.confident:
+            why = (
+                f"Not sure enough to place anything: the best guess ({panel.labels[0]}, "
+                f"{panel.probabilities[0]:.0%}) is below the {panel.threshold:.0%} confidence threshold. "
+                "Click a suggestion to place it anyway."
+            )
+        elif label is None:
+            why = f"No picture for “{panel.labels[0]}”: press N to keep your doodle as drawn."
+        if why:
+            self.statusBar().showMessage(why, 8000)
+            return False
         return self.replace_with(label)
 
     def new_object(self) -> bool:
@@ -676,9 +689,10 @@ class MainWindow(QMainWindow):
     def _ask_open_drawing(self) -> None:
         from PySide6.QtWidgets import QFileDialog
 
-        path, _ = QFileDialog.getOpenFileName(self, "Open", "", OPEN_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open", self.settings.folder("open"), OPEN_FILTER)
         if not path:
             return
+        self.settings.remember_folder("open", path)
         # A scene replaces the whole picture and becomes the file File ▸ Save writes: the work so far
         # would be left unsaved with nothing to say so. (A drawing replaces the doodle only, undoably.)
         if Path(path).suffix.lower() == scene_file.SUFFIX and not self._confirm_discard(
@@ -692,9 +706,11 @@ class MainWindow(QMainWindow):
 
         from . import files
 
-        path, chosen = QFileDialog.getSaveFileName(self, title, name, ";;".join(filters))
+        start = str(Path(self.settings.folder("save")) / name) if not Path(name).is_absolute() else name
+        path, chosen = QFileDialog.getSaveFileName(self, title, start, ";;".join(filters))
         if not path:
             return False
+        self.settings.remember_folder("save", path)
         if Path(path).suffix.lower() not in (*files.FORMATS, scene_file.SUFFIX):
             path += filters.get(chosen, next(iter(filters.values())))
         return self.save_drawing(path)
@@ -710,9 +726,10 @@ class MainWindow(QMainWindow):
         from PySide6.QtWidgets import QFileDialog
 
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open Model", "", "Inkling models (*.onnx *.zip);;All files (*)"
+            self, "Open Model", self.settings.folder("model"), "Inkling models (*.onnx *.zip);;All files (*)"
         )
         if path:
+            self.settings.remember_folder("model", path)
             self.open_model(path)
 
     # --- window -----------------------------------------------------------------------------------
@@ -722,9 +739,9 @@ class MainWindow(QMainWindow):
         self.settings.show_network = shown
 
     def _update_title(self) -> None:
-        things = len(self.engine.classifier.classes)
-        scene = f"{self.scene_path.name}[*] — " if self.scene_path else "[*]"  # [*]: changed since saved
-        self.setWindowTitle(f"Inkling — {scene}{self.classifier.path.name} ({things} things)")
+        # "picture.inkscene* — Inkling"; Qt shows the [*] as "*" while the picture has unsaved changes.
+        name = self.scene_path.name if self.scene_path else "Untitled"
+        self.setWindowTitle(f"{name}[*] — Inkling")
 
     def about_text(self) -> str:
         return (

@@ -209,8 +209,14 @@ def read_scene(path: str | os.PathLike) -> SceneData:
         raise SceneFormatError(path, "not an Inkling scene (not UTF-8 text)") from None
     except RecursionError:
         raise SceneFormatError(path, "not an Inkling scene (nested too deeply)") from None
-    except ValueError as exc:  # json.JSONDecodeError is a ValueError
-        raise SceneFormatError(path, f"not valid JSON: {exc}") from None
+    except json.JSONDecodeError as exc:
+        if not text.strip():
+            raise SceneFormatError(path, "the file is empty") from None
+        raise SceneFormatError(
+            path, f"not an Inkling scene: the text is damaged at line {exc.lineno}, column {exc.colno}"
+        ) from None
+    except ValueError as exc:  # a constant such as NaN, refused by _reject_constant
+        raise SceneFormatError(path, f"not an Inkling scene: {exc}") from None
     try:
         return _Reader(path).scene(document)
     except SceneFormatError:

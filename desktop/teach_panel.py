@@ -38,8 +38,9 @@ WARNING_STYLE = "color: #b3261e;"
 
 
 class TeachPanel(QWidget):
-    def __init__(self, controller: TeachController, document, undo_stack, parent=None):
+    def __init__(self, controller: TeachController, document, undo_stack, settings=None, parent=None):
         super().__init__(parent)
+        self.settings = settings  # AppSettings: the folders the file dialogs last used
         self.controller = controller
         self.document = document
         self.undo_stack = undo_stack
@@ -305,9 +306,13 @@ class TeachPanel(QWidget):
             self.delete(name)
 
     def _ask_export(self) -> bool:
-        path, _ = QFileDialog.getSaveFileName(self, "Export Class Set", f"my-classes{SUFFIX}", FILE_FILTER)
+        name = f"my-classes{SUFFIX}"
+        start = str(Path(self.settings.folder("classes")) / name) if self.settings else name
+        path, _ = QFileDialog.getSaveFileName(self, "Export Class Set", start, FILE_FILTER)
         if not path:
             return False
+        if self.settings:
+            self.settings.remember_folder("classes", path)
         if not Path(path).suffix:
             path += SUFFIX
         return self.export_to(path)
@@ -324,6 +329,9 @@ class TeachPanel(QWidget):
         return {buttons.Save: "export", buttons.Discard: "discard"}.get(answer, "cancel")
 
     def _ask_import(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import Class Set", "", FILE_FILTER)
+        start = self.settings.folder("classes") if self.settings else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Import Class Set", start, FILE_FILTER)
         if path:
+            if self.settings:
+                self.settings.remember_folder("classes", path)
             self.import_from(path)

@@ -195,13 +195,13 @@ def test_clicking_a_suggestion_replaces_the_doodle(qtbot, classifier, tmp_path):
 
 
 def test_keep_drawing_below_the_threshold_and_threshold_persists(qtbot, classifier, tmp_path):
-    from inkling.desktop.settings import AppSettings
+    from inkling.desktop.settings import DEFAULT_THRESHOLD, AppSettings
     from inkling.desktop.suggestions import Prediction
     from inkling.model.classifier import Suggestion
 
     window = make_window(qtbot, classifier, tmp_path)
     panel = window.panel
-    assert panel.threshold == pytest.approx(0.35)  # the default
+    assert panel.threshold == pytest.approx(DEFAULT_THRESHOLD)
 
     def show(p):
         top = [Suggestion("cat", p), Suggestion("dog", (1 - p) / 2), Suggestion("owl", (1 - p) / 2)]
@@ -209,7 +209,7 @@ def test_keep_drawing_below_the_threshold_and_threshold_persists(qtbot, classifi
             Prediction(1, 1, np.zeros((28, 28), np.uint8), np.zeros(3), ["cat", "dog", "owl"], top)
         )
 
-    show(0.30)
+    show(DEFAULT_THRESHOLD - 0.05)
     assert panel.headline.text() == KEEP_DRAWING
     show(0.80)
     assert panel.headline.text() == "Is it a cat?"
@@ -242,3 +242,16 @@ def test_input_at_the_viewport_draws_like_input_at_the_canvas(window):
     draw_stroke(canvas, np.array([[100, 100], [150, 140], [220, 160]]))
     first, second = window.document.strokes
     np.testing.assert_allclose(first.xy, second.xy)
+
+
+def test_return_places_only_a_guess_above_the_confidence_threshold(window, qtbot):
+    draw(window.canvas, L_SHAPE, fit=False)
+    settle(qtbot, window)
+    window.panel.set_threshold(1.0)
+    assert not window.panel.confident and not window.accept_top()
+    assert "threshold" in window.statusBar().currentMessage() and len(window.scene) == 0
+    window.panel.set_threshold(0.0)
+    choice = window.panel.top_choice
+    placed = window.accept_top()
+    assert placed == (choice is not None)
+    assert len(window.scene) == (1 if placed else 0)

@@ -159,3 +159,21 @@ def test_classify_official_28px_bitmaps_saved_as_png(
         expected = classifier.classify_image(np.asarray(row), top=3)
         assert [t["label"] for t in result["top"]] == [s.label for s in expected]
         assert result["top"][0]["p"] == pytest.approx(expected[0].p, abs=1e-5)
+
+
+def test_classify_into_a_closed_pipe_ends_quietly(tmp_path, default_model_path, quickdraw_dir):
+    """``inkling classify x.ndjson --json | head -1``: one line out, no BrokenPipeError traceback."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "many.ndjson"
+    path.write_text("\n".join(raw_lines(quickdraw_dir, "cat", 20) * 30) + "\n")
+    cmd = [sys.executable, "-m", "inkling.desktop", "classify", str(path), "--json"]
+    cmd += ["--model", str(default_model_path)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    proc.stdout.close()  # the reader goes away, as ``head -1`` does
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert json.loads(first)["index"] == 0
+    assert "Traceback" not in err and "BrokenPipe" not in err, err

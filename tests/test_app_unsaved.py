@@ -6,6 +6,7 @@ to lose closes without asking."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -85,7 +86,7 @@ def compose(window, qtbot, drawings) -> None:
     side = min(canvas.width() / 2, canvas.height()) - 60
     draw(canvas, fit_into(drawings[0].strokes, 30, 30, side), fit=False)
     settle(qtbot, window)
-    assert window.accept_top()
+    assert window.replace_with(window.panel.top_choice)  # as a click on the first suggestion with art
     draw(canvas, fit_into(drawings[1].strokes, canvas.width() / 2 + 30, 30, side), fit=False)
     assert len(window.scene) == 1 and len(window.document) == len(drawings[1].strokes)
 
@@ -114,7 +115,7 @@ def save_dialog(monkeypatch, answer: str) -> list[str]:
 
 def test_a_drawn_stroke_marks_the_title_and_undoing_it_unmarks(window, qtbot, drawings):
     title = window.windowTitle()
-    assert "[*]" in title and title.startswith("Inkling — ") and not window.isWindowModified()
+    assert title == "Untitled[*] — Inkling" and not window.isWindowModified()
     draw(window.canvas, drawings[0].strokes[:1])
     assert window.isWindowModified() and window.windowTitle() == title  # Qt shows the [*] as "*"
     assert window.has_unsaved_changes
@@ -158,7 +159,7 @@ def test_save_writes_the_scene_then_closes(window, qtbot, drawings, tmp_path, mo
     with Boxes(BUTTONS.Save) as boxes:
         assert window.close()
     assert len(boxes.seen) == 1 and "your picture" in boxes.seen[0]["text"]
-    assert offered == [f"picture{scene_file.SUFFIX}"] and not window.isVisible()
+    assert [Path(o).name for o in offered] == [f"picture{scene_file.SUFFIX}"] and not window.isVisible()
     saved = out / f"my picture{scene_file.SUFFIX}"
     assert sorted(os.listdir(out)) == [saved.name]  # written whole: no temporary file left beside it
     data = scene_file.read_scene(saved)
@@ -290,3 +291,15 @@ def test_file_new_asks_then_starts_an_empty_picture_with_no_file_and_no_history(
     with Boxes(BUTTONS.Cancel) as boxes:  # nothing to lose now: New does not ask
         assert window.new_picture()
     assert boxes.seen == []
+
+
+def test_file_dialogs_start_in_the_folder_last_used(window, qtbot, drawings, tmp_path, monkeypatch):
+    compose(window, qtbot, drawings)
+    out = tmp_path / "pictures"
+    out.mkdir()
+    offered = save_dialog(monkeypatch, str(out / "first.inkscene"))
+    window.save_action.trigger()  # Save As…
+    assert Path(offered[0]).parent != out and (out / "first.inkscene").exists()
+    window.save_action.trigger()
+    assert Path(offered[1]) == out / "first.inkscene"  # the folder is remembered (QSettings)
+    assert window.settings.folder("save") == str(out)
