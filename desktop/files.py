@@ -7,6 +7,7 @@ SVG file) under the current doodle's strokes. Every file is written atomically
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -15,8 +16,9 @@ from inkling.model.strokes import (
     DrawingRecord,
     StrokeFormatError,
     atomic_write_bytes,
-    iter_ndjson,
+    iter_lines,
     normalize,
+    parse_ndjson_line,
     write_ndjson,
 )
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSize
@@ -114,21 +116,52 @@ def save_ndjson(strokes: list[Stroke], path: str | os.PathLike, word: str | None
     write_ndjson(path, [record], simplified=False)
 
 
-def open_ndjson(path: str | os.PathLike) -> list[Stroke]:
-    """The first drawing of an ndjson file (raw or simplified). Raises StrokeFormatError or OSError."""
-    for record in iter_ndjson(path):
-        if not record.strokes:
-            raise StrokeFormatError("the drawing has no strokes", path)
-        arrays = record.strokes
-        if max(float(np.abs(s[:, :2]).max()) for s in arrays) > MAX_CANVAS_COORDINATE:
-            # Far off any canvas (a file's coordinates may reach near the float range): fitted into
-            # the page, where its pen travel and times stay finite. Recognition does not see the
-            # drawing's scale, so its suggestions are the same.
-            arrays = fit_into(normalize(arrays), OPENED_FAR_BOX)
-        elif not record.has_time or any(s.shape[1] != 3 for s in arrays):
-            arrays = with_times([np.asarray(s)[:, :2] for s in arrays])
-        return [Stroke(a) for a in arrays]
-    raise StrokeFormatError("the file holds no drawing", path)
+MAX_OPENED_DRAWINGS = 100  # an ndjson file with more opens its first 100 (Google's files hold thousands)
+
+
+def _strokes(record, path) -> list[Stroke]:
+    arrays = record.strokes
+    if max(float(np.abs(s[:, :2]).max()) for s in arrays) > MAX_CANVAS_COORDINATE:
+        # Far off any canvas (a file's coordinates may reach near the float range): fitted into the page,
+        # where its pen travel and times stay finite. Recognition does not see the drawing's scale, so its
+        # suggestions are the same.
+        arrays = fit_into(normalize(arrays), OPENED_FAR_BOX)
+    elif not record.has_time or any(s.shape[1] != 3 for s in arrays):
+        arrays = with_times([np.asarray(s)[:, :2] for s in arrays])
+    return [Stroke(a) for a in arrays]
+
+
+def open_ndjson(path: str | os.PathLike) -> tuple[list[list[Stroke]], list[str], int]:
+    """The drawings of an ndjson file (raw or simplified, one a line), at most MAX_OPENED_DRAWINGS; the bad
+    lines' messages (each naming the file and its line); and how many good drawings the file holds in all.
+    Raises StrokeFormatError when no line holds a drawing, OSError when the file cannot be read."""
+    drawings, bad, total = [], [], 0
+    for lineno, text in iter_lines(path):
+        try:
+            if isinstance(text, StrokeFormatError):
+                raise text
+            record = parse_ndjson_line(text, source=path, line=lineno)
+            if not record.strokes:
+                raise StrokeFormatError("the drawing has no strokes", path, lineno)
+        except StrokeFormatError as exc:
+            bad.append(str(exc))
+            continue
+        total += 1
+        if len(drawings) < MAX_OPENED_DRAWINGS:
+            drawings.append(_strokes(record, path))
+    if not drawings:
+        raise StrokeFormatError("the file holds no drawing" + (f" ({bad[0]})" if bad else ""), path)
+    return drawings, bad, total
+
+
+def grid_layout(drawings: list[list[Stroke]], cell: float = 220.0, gap: float = 20.0) -> list[list[Stroke]]:
+    """The drawings side by side in rows (as square a grid as they make), each fitted into its cell."""
+    columns = math.ceil(math.sqrt(len(drawings)))
+    out = []
+    for i, strokes in enumerate(drawings):
+        x, y = gap + (i % columns) * (cell + gap), gap + (i // columns) * (cell + gap)
+        out.append([Stroke(a) for a in fit_into([s.points for s in strokes], (x, y, x + cell, y + cell))])
+    return out
 
 
 def save_drawing(strokes: list[Stroke], path: str | os.PathLike, *, pieces=(), piece_painter=None) -> None:

@@ -591,11 +591,32 @@ class MainWindow(QMainWindow):
         from . import files
 
         try:
-            strokes = files.open_ndjson(path)
+            drawings, bad, total = files.open_ndjson(path)
         except (StrokeFormatError, OSError, UnicodeDecodeError) as exc:
             self.report_error("Cannot open drawing", str(exc))
             return False
-        self.undo_stack.push(ReplaceDrawingCommand(self.document, strokes, f"Open {Path(path).name}"))
+        name = Path(path).name
+        if len(drawings) == 1:  # the doodle, to be recognized and turned into art
+            self.undo_stack.push(ReplaceDrawingCommand(self.document, drawings[0], f"Open {name}"))
+        else:  # every drawing, side by side, as objects of the picture (one undo step)
+            pieces = [self.pieces.keep(strokes) for strokes in files.grid_layout(drawings)]
+            self.undo_stack.push(
+                ReplaceSceneCommand(
+                    self.scene,
+                    self.document,
+                    self.scene.pieces + pieces,
+                    self.document.strokes,
+                    f"Open {name} ({len(drawings)} drawings)",
+                )
+            )
+        notes = []
+        if total > len(drawings):
+            notes.append(f"{name} holds {total} drawings: the first {len(drawings)} were opened.")
+        if bad:
+            lines = "\n".join(bad[:10]) + (f"\n… and {len(bad) - 10} more" if len(bad) > 10 else "")
+            notes.append(f"{len(bad)} line(s) of {name} are not drawings and were left out:\n{lines}")
+        if notes:
+            self.report_error("Opened with problems", "\n\n".join(notes))
         return True
 
     def open_scene(self, path: str | Path) -> bool:

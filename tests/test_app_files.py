@@ -80,10 +80,36 @@ def test_open_bad_ndjson_keeps_the_drawing(window, tmp_path):
     assert "bad.ndjson:1" in window.errors[-1][1]
 
 
-def test_open_simplified_drawing_gets_times(window, quickdraw_dir):
-    path = quickdraw_dir / "strokes" / "simplified" / "cat.ndjson"
+def test_open_simplified_drawing_gets_times(window, quickdraw_dir, tmp_path):
+    path = tmp_path / "one cat.ndjson"
+    path.write_text(
+        (quickdraw_dir / "strokes" / "simplified" / "cat.ndjson").read_text().splitlines()[0] + "\n"
+    )
     assert window.open_drawing(path)
-    assert all(s.points.shape[1] == 3 for s in window.document.strokes)
+    assert window.document.strokes and all(s.points.shape[1] == 3 for s in window.document.strokes)
+
+
+def test_an_ndjson_file_opens_all_its_drawings_and_names_its_bad_lines(window, quickdraw_dir, tmp_path):
+    lines = (quickdraw_dir / "strokes" / "extra" / "cat.ndjson").read_text().splitlines()[:15]
+    path = tmp_path / "cats.ndjson"
+    path.write_text("\n".join(lines[:14]) + "\n" + lines[14][: len(lines[14]) // 2])  # a truncated last line
+    doodle = window.document.strokes
+    assert window.open_drawing(path)
+    pieces = window.scene.pieces
+    assert (
+        len(pieces) == 14 and window.document.strokes == doodle
+    )  # every drawing, as an object of the picture
+    assert [len(p.strokes) for p in pieces] == [len(json.loads(line)["drawing"]) for line in lines[:14]]
+    rects = [p.rect for p in pieces]
+    assert all(
+        a[0] + a[2] <= b[0] or b[0] + b[2] <= a[0] or a[1] + a[3] <= b[1] or b[1] + b[3] <= a[1]
+        for i, a in enumerate(rects)
+        for b in rects[i + 1 :]
+    )  # side by side, none on another
+    title, message = window.errors[-1]
+    assert "cats.ndjson:15" in message and "1 line(s)" in message
+    window.undo_action.trigger()  # one step
+    assert len(window.scene.pieces) == 0
 
 
 def test_a_file_that_is_not_a_model_keeps_the_old_one(window, qtbot, tmp_path, classifier):
