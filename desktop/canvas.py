@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .commands import AddStrokeCommand, EraseStrokesCommand, SetRectsCommand
+from .commands import AddStrokeCommand, DeletePiecesCommand, EraseStrokesCommand, SetRectsCommand
 from .document import Document
 from .drawing import DOODLE, Stroke, bounding_box, stroke_hits
 from .ink import BACKGROUND, DOODLE_COLOR, MAX_PEN_WIDTH, pen_for, stroke_path
@@ -96,6 +96,7 @@ class Canvas(QGraphicsView):
     strokeExtended = Signal()  # a point was added to the stroke being drawn
     strokeFinished = Signal()
     selectionChanged = Signal()
+    told = Signal(str)  # something the person should know (the window shows it in its status bar)
 
     def __init__(
         self, document: Document, scene: Scene, undo_stack: QUndoStack, pieces: PiecePainter, parent=None
@@ -386,6 +387,14 @@ class Canvas(QGraphicsView):
         hit = [s for s in self.document.strokes if stroke_hits(s, c.x(), c.y(), radius)]
         if hit:
             self.undo_stack.push(EraseStrokesCommand(self.document, hit, self._gesture))
+            return
+        # Placed art and kept drawings are one object each: the eraser takes the whole piece it touches.
+        item = self.piece_at(pos)
+        if item is not None:
+            piece = item.piece
+            self.undo_stack.push(DeletePiecesCommand(self.scene_model, [piece]))
+            what = f"the {piece.label}" if piece.label else "a kept drawing"
+            self.told.emit(f"Erased {what} (Ctrl+Z brings it back)")
 
     def end_erase(self) -> None:
         self._erasing = False

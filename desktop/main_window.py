@@ -361,6 +361,7 @@ class MainWindow(QMainWindow):
         self.document.changed.connect(self._update_actions)
         self.scene.changed.connect(self._update_actions)
         self.canvas.selectionChanged.connect(self._update_actions)
+        self.canvas.told.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.undo_stack.cleanChanged.connect(self._clean_changed)
         self.engine.predicted.connect(self._update_accept)
         self.panel.thresholdChanged.connect(self._threshold_changed)

@@ -87,6 +87,17 @@ def test_eraser_removes_touched_strokes_as_one_undo_step(window):
     assert len(window.document) == 2
 
 
+def test_eraser_takes_a_placed_piece_it_touches_as_one_undo_step(window):
+    canvas = window.canvas
+    draw(canvas, L_SHAPE, fit=False)
+    assert window.new_object() and len(window.scene) == 1  # kept as drawn: a piece of the picture
+    window.eraser_action.trigger()
+    draw_stroke(canvas, np.array([[90, 150], [100, 150], [110, 150]]))  # across the L's upright
+    assert len(window.scene) == 0 and "Erased" in window.statusBar().currentMessage()
+    window.undo_action.trigger()
+    assert len(window.scene) == 1
+
+
 def test_resizing_never_loses_or_crops_the_drawing(window, qtbot):
     canvas = window.canvas
     draw(canvas, [np.array([[20, 20], [canvas.width() - 20, canvas.height() - 20]])], fit=False)
