@@ -154,11 +154,15 @@ class ArtLibrary:
             )
         return self._tintable[label]
 
+    def tint(self, label: str, color: str | None) -> str | None:
+        """The fill ("#rrggbb") the picture is drawn in for a piece of this ``color``: the colour for a
+        one-colour picture, None (its own colours) for a colour picture or no colour."""
+        return QColor(color).name() if color is not None and self.tintable(label) else None
+
     def renderer(self, label: str, color: str | None = None) -> QSvgRenderer | None:
         """The picture's renderer; with ``color`` ("#rrggbb"), a one-colour picture drawn in that colour
-        (still vector: the colour is the SVG's own fill)."""
-        if color is not None and not self.tintable(label):
-            color = None
+        (still vector: the colour is the SVG's own fill, as in the SVG export)."""
+        color = self.tint(label, color)
         key = label if color is None else (label, color)
         if key in self._renderers:
             return self._renderers[key]
@@ -168,7 +172,7 @@ class ArtLibrary:
             from PySide6.QtSvg import QSvgRenderer
 
             if color is not None:
-                data = data.replace(b"<svg ", f'<svg fill="{QColor(color).name()}" '.encode(), 1)
+                data = data.replace(b"<svg ", f'<svg fill="{color}" '.encode(), 1)
             renderer = QSvgRenderer(QByteArray(data))
             if not renderer.isValid():
                 self._note(f"the art for {label!r} is not valid SVG: {self.svg_path(label)}")

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QObject, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPixmap, QTransform
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap, QTransform
 
 from .drawing import CLEAN, Stroke, bounding_box
-from .ink import MAX_PEN_WIDTH, PENS, paint_strokes, pen_for, stroke_path
+from .ink import MAX_PEN_WIDTH, PENS, pen_for, stroke_path
 
 ART, INK = "art", "ink"
 KINDS = (ART, INK)
@@ -205,49 +205,76 @@ class PiecePainter:
         drawing = self.references.get(label)
         return ink_frame(drawing) if drawing else None
 
+    def art_rect(self, piece: Piece, target: QRectF | None = None) -> QRectF | None:
+        """Where ``piece``'s SVG art is rendered (the art's whole view box, mapped so that its drawn part
+        fills ``target``, its own rectangle by default), or None when it has no art and is drawn as
+        strokes (see stroke_layout)."""
+        if piece.kind != ART or piece.label is None or self._art_content(piece.label) is None:
+            return None
+        return self.art.target_rect(piece.label, piece.qrect if target is None else target)
+
+    def stroke_layout(
+        self, piece: Piece, target: QRectF | None = None
+    ) -> tuple[QTransform, list[tuple[Stroke, QPen]]] | None:
+        """How a piece without art is drawn: its class's reference drawing (ART), else its own strokes,
+        fitted into ``target`` by the transform, each stroke with its pen (in the strokes' own units);
+        None when there is nothing to draw. The canvas and the exporters both draw from this."""
+        target = piece.qrect if target is None else target
+        drawing = self.references.get(piece.label) if piece.kind == ART and piece.label is not None else None
+        if drawing:
+            strokes = [Stroke(np.asarray(s)[:, :2], CLEAN) for s in drawing if len(s)]
+            return self._stroke_pens(strokes, target, piece.color, keep_width=True)
+        return self._stroke_pens(piece.strokes, target, piece.color, keep_width=False)
+
     def paint(self, painter: QPainter, piece: Piece, target: QRectF | None = None) -> None:
         """Draw ``piece`` into ``target`` (its own rectangle by default) on a painter in canvas units."""
         target = piece.qrect if target is None else target
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        if piece.kind == ART and piece.label is not None and self._paint_art(painter, piece, target):
-            pass
+        rect = self.art_rect(piece, target)
+        if rect is not None:
+            # The picture's drawn part fills the target (aspect kept): its view box reaches past it.
+            # A one-colour glyph takes the piece's colour; colour pictures keep their own.
+            self.art.renderer(piece.label, piece.color).render(painter, rect)
         else:
-            self._paint_strokes(painter, piece.strokes, target, piece.color, keep_width=False)
+            self._paint_layout(painter, self.stroke_layout(piece, target))
         painter.restore()
 
     def _paint_art(self, painter: QPainter, piece: Piece, target: QRectF) -> bool:
-        label = piece.label
-        if self._art_content(label) is not None:
-            # The picture's drawn part fills the target (aspect kept): its view box reaches past it.
-            # A one-colour glyph takes the piece's colour; colour pictures keep their own.
-            self.art.renderer(label, piece.color).render(painter, self.art.target_rect(label, target))
+        """The class's art, else its reference drawing; False when it has neither."""
+        rect = self.art_rect(piece, target)
+        if rect is not None:
+            self.art.renderer(piece.label, piece.color).render(painter, rect)
             return True
-        drawing = self.references.get(label)
-        if drawing:
-            strokes = [Stroke(np.asarray(s)[:, :2], CLEAN) for s in drawing if len(s)]
-            self._paint_strokes(painter, strokes, target, piece.color, keep_width=True)
-            return True
-        return False
+        if piece.label is None or not self.references.get(piece.label):
+            return False
+        self._paint_layout(painter, self.stroke_layout(piece, target))
+        return True
 
     @staticmethod
-    def _paint_strokes(painter, strokes, target: QRectF, color, keep_width: bool) -> None:
+    def _paint_layout(painter: QPainter, layout) -> None:
+        if layout is None:
+            return
+        transform, pens = layout
+        painter.setTransform(transform, True)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for stroke, pen in pens:
+            painter.setPen(pen)
+            painter.drawPath(stroke_path(stroke.xy))
+
+    @staticmethod
+    def _stroke_pens(strokes, target: QRectF, color, keep_width: bool):
         """Strokes fitted into ``target``; a reference drawing keeps the clean pen's width on the canvas."""
         frame = ink_frame(strokes)
         if frame is None:
-            return
+            return None
         transform = fit_transform(frame, target)
-        painter.setTransform(transform, True)
-        if not keep_width and color is None:
-            paint_strokes(painter, strokes)
-            return
-        painter.setBrush(Qt.BrushStyle.NoBrush)
         scale = transform.m11() or 1.0
-        for stroke in strokes:
-            width = PENS[CLEAN][1] / scale if keep_width else None
-            painter.setPen(pen_for(stroke.style, color or stroke.color, width))
-            painter.drawPath(stroke_path(stroke.xy))
+        width = PENS[CLEAN][1] / scale if keep_width else None
+        return transform, [
+            (stroke, pen_for(stroke.style, color or stroke.color, width)) for stroke in strokes
+        ]
 
     def thumbnail(self, label: str, size: int) -> QPixmap | None:
         """A size×size picture of the class for its suggestion row: its art, else its reference drawing."""
