@@ -32,7 +32,8 @@ def stroke_path(xy: np.ndarray) -> QPainterPath:
     path = QPainterPath(QPointF(*xy[0]))
     n = len(xy)
     if n == 1:
-        path.lineTo(QPointF(*xy[0]))  # a zero-length line: the round cap draws a dot
+        # A tiny line: QPainterPath drops a zero-length one, and the round cap makes this a dot (a tap).
+        path.lineTo(QPointF(xy[0][0] + 1e-3, xy[0][1]))
         return path
     for i in range(1, n - 1):
         mid = (xy[i] + xy[i + 1]) / 2

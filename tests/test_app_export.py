@@ -192,3 +192,12 @@ def test_art_is_inlined_with_its_ids_prefixed_and_only_its_svg(tmp_path):
     assert text.count('fill="#fbc02d"') == 2  # the <svg> element's fill, on each piece's group
     for prefix in ("p1-", "p2-"):
         assert f'id="{prefix}g"' in text and f'fill="url(#{prefix}g)"' in text and f'id="{prefix}r"' in text
+
+
+def test_a_tap_shows_as_a_dot_on_the_canvas_and_in_the_png():
+    """A one-point stroke (a tap) is drawn as a dot with the pen's round cap, as an SVG renderer draws it."""
+    image = files.render_image([Stroke(np.array([[25.0, 25.0, 0.0]]))])
+    grey = np.array(
+        [[image.pixelColor(x, y).red() for x in range(image.width())] for y in range(image.height())]
+    )
+    assert (grey < 128).sum() >= 4
