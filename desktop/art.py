@@ -122,6 +122,19 @@ class ArtLibrary:
     def labels(self) -> list[str]:
         return sorted(self.mapping)
 
+    def names(self) -> dict[str, str]:
+        """The pictures' own names where they differ from their class ("baby angel" -> "angel"), from the
+        mapping's ``name`` column: more ways to find a class by name."""
+        try:
+            rows = csv.DictReader(io.StringIO((self.folder / MAPPING_FILE).read_text(encoding="utf-8")))
+            return {
+                r["name"].strip(): r["category"].strip()
+                for r in rows
+                if (r.get("name") or "").strip() and r["name"].strip() != (r.get("category") or "").strip()
+            }
+        except (OSError, UnicodeDecodeError, csv.Error, KeyError, AttributeError, TypeError):
+            return {}  # the mapping's own problems are reported where it is read
+
     def svg_path(self, label: str) -> Path | None:
         icon = self.mapping.get(label)
         if icon is None or self.folder is None:

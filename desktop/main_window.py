@@ -15,7 +15,7 @@ from pathlib import Path
 from inkling.model.classifier import Classifier, load_model
 from inkling.model.contract import ModelError
 from inkling.model.strokes import StrokeFormatError
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPixmap, QUndoStack
 from PySide6.QtWidgets import QDockWidget, QFrame, QHBoxLayout, QMainWindow, QVBoxLayout, QWidget
 
@@ -31,9 +31,10 @@ from .commands import (
     RestackCommand,
 )
 from .document import Document
+from .find_field import FindField
 from .network_view import NetworkView
 from .references import ReferenceLibrary
-from .scene import INK, PiecePainter, Scene
+from .scene import ART, INK, Piece, PiecePainter, Scene, fit_aspect
 from .settings import AppSettings
 from .suggestion_panel import SuggestionPanel
 from .suggestions import Prediction, SuggestionEngine
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
         self.panel.has_reference = self.pieces.usable
         self.panel.picture = self.pieces.thumbnail
         self.network_view = NetworkView()
+        self.find_field = FindField()
         # Taught classes are saved in data_dir; without one (tests, self-test) they live in memory only.
         # Teach mode is built when first needed (see _build_teach): most starts never open it.
         self._data_dir = data_dir
@@ -103,6 +105,7 @@ class MainWindow(QMainWindow):
         side = QWidget()
         side.setFixedWidth(280)
         side_layout = QVBoxLayout(side)
+        side_layout.addWidget(self.find_field)
         side_layout.addWidget(self.panel)
         side_layout.addWidget(self.network_view)
         side_layout.addStretch(1)
@@ -140,6 +143,7 @@ class MainWindow(QMainWindow):
         # Loading the model ran it once; this runs the rasterizer too and times one drawing, so that
         # the first stroke neither pays for lazy set-up nor guesses where to run.
         self.engine.warm_up()
+        self._update_find_names()
         # Not in the first stroke's way: whether a class without art has a reference drawing is known
         # only once they are read. (A zero-time timer queued before show() would fire before the paint.)
         self._read_references()
@@ -254,6 +258,9 @@ class MainWindow(QMainWindow):
         self.bigger_action = action("&Bigger", lambda: self.canvas.scale_selection(SCALE_STEP), ["+", "="])
         self.smaller_action = action("S&maller", lambda: self.canvas.scale_selection(1 / SCALE_STEP), "-")
         self.select_all_action = action("Select &All", self.select_all, QKeySequence.StandardKey.SelectAll)
+        self.find_action = action(
+            "&Find by Name…", self._focus_find, QKeySequence.StandardKey.Find, "Find any picture by its name"
+        )
 
         tools = QActionGroup(self)
         self.pen_action = action("&Pen", lambda: self.set_tool(PEN_TOOL), "P", checkable=True, checked=True)
@@ -318,6 +325,7 @@ class MainWindow(QMainWindow):
                 None,
                 self.accept_action,
                 self.new_object_action,
+                self.find_action,
                 None,
                 self.select_all_action,
                 self.delete_action,
@@ -358,6 +366,7 @@ class MainWindow(QMainWindow):
         self.document.changed.connect(self.refresh_suggestions)
         self.engine.predicted.connect(self._show_prediction)
         self.panel.chosen.connect(self.replace_with)
+        self.find_field.chosen.connect(self.place_by_name)
         self.document.changed.connect(self._update_actions)
         self.scene.changed.connect(self._update_actions)
         self.canvas.selectionChanged.connect(self._update_actions)
@@ -393,7 +402,36 @@ class MainWindow(QMainWindow):
             return
         self.engine.set_classifier(classifier)
         self._update_title()
+        self._update_find_names()
         self.refresh_suggestions()
+
+    def _update_find_names(self) -> None:
+        self.find_field.set_names(list(self.engine.classifier.classes), self.art.names())
+
+    def _focus_find(self) -> None:
+        self.find_field.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.find_field.selectAll()
+
+    def place_by_name(self, label: str) -> bool:
+        """Find by name: ``label``'s picture in place of the doodle, or in the middle of the view when there
+        is none (undoable)."""
+        if len(self.document):
+            placed = self.replace_with(label)
+        else:
+            aspect = self.pieces.aspect(label)
+            placed = aspect is not None
+            if placed:
+                view = self.canvas.viewport().rect()
+                centre = self.canvas.to_canvas(QPointF(view.center()))
+                side = 0.4 * min(view.width(), view.height()) / max(self.canvas.view_scale, 1e-6)
+                box = QRectF(centre.x() - side / 2, centre.y() - side / 2, side, side)
+                r = fit_aspect(*aspect, box)
+                piece = Piece(ART, (r.x(), r.y(), r.width(), r.height()), [], label)
+                self.undo_stack.push(PlaceCommand(self.scene, self.document, piece, f"Place {label}"))
+        if not placed:
+            self.statusBar().showMessage(f"No picture for “{label}” yet.", 8000)
+        self.canvas.setFocus()
+        return placed
 
     def _threshold_changed(self, value: float) -> None:
         self.settings.threshold = value
@@ -458,6 +496,12 @@ class MainWindow(QMainWindow):
 
     def accept_top(self) -> bool:
         """Return: accept the top listed suggestion for the current doodle."""
+        if self.find_field.hasFocus():  # Return in the search field chooses what it names
+            label = self.find_field.find(self.find_field.text())
+            if label is not None:
+                self.find_field.clear()
+                return self.place_by_name(label)
+            return False
         label, panel = self.panel.top_choice, self.panel
         last = self.engine.last
         if last is None or last.n_strokes != len(self.document) or not len(self.document):

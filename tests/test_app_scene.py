@@ -618,3 +618,32 @@ def test_scaling_keeps_pieces_within_bounds():
         rect = scaled_rect(rect, 1 / 1.1)
     assert min(rect[2:]) == pytest.approx(MIN_PIECE_SIDE)
     assert rect[2] / rect[3] == pytest.approx(2.0)  # the aspect held all the way
+
+
+def test_find_by_name_places_a_picture_in_the_middle_or_in_place_of_the_doodle(qtbot, classifier, tmp_path):
+    window = make_window(qtbot, classifier, tmp_path)  # the bundled art and its names
+    qtbot.waitUntil(lambda: window.find_field.find("baby angel") == "angel", timeout=5000)
+    press(qtbot, window, Qt.Key.Key_F, CTRL)
+    assert window.find_field.hasFocus()
+    QTest.keyClicks(window.find_field, "Bicycle")
+    QTest.keyClick(window.find_field, Qt.Key.Key_Return)
+    (piece,) = window.scene.pieces
+    assert piece.kind == ART and piece.label == "bicycle" and window.find_field.text() == ""
+    centre = window.canvas.to_widget(
+        QPointF(piece.rect[0] + piece.rect[2] / 2, piece.rect[1] + piece.rect[3] / 2)
+    )
+    view = window.canvas.viewport().rect()
+    assert abs(centre.x() - view.center().x()) < 2 and abs(centre.y() - view.center().y()) < 2
+
+    draw(window.canvas, [SQUARE], fit=False)  # a doodle: the found picture takes its place
+    doodle = window.document.strokes
+    window.find_field.setFocus()
+    QTest.keyClicks(window.find_field, "baby angel")  # the art's own name finds its class
+    QTest.keyClick(window.find_field, Qt.Key.Key_Return)
+    assert [p.label for p in window.scene.pieces] == ["bicycle", "angel"] and len(window.document) == 0
+    x, y, w, h = window.scene.pieces[-1].rect
+    box = window.canvas.to_canvas(QPointF(250, 250))
+    assert abs(x + w / 2 - box.x()) < 3 and abs(y + h / 2 - box.y()) < 3
+    window.undo_action.trigger()
+    assert window.document.strokes == doodle and len(window.scene) == 1
+    assert not window.place_by_name("no such thing") and "No picture" in window.statusBar().currentMessage()
