@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from inkling.model.classifier import Classifier, load_model
 from inkling.model.contract import ModelError
 from inkling.model.strokes import StrokeFormatError
@@ -172,11 +173,21 @@ class MainWindow(QMainWindow):
         store = TeachStore(folder) if folder is not None else None
         self._teach = TeachController(self.classifier, store, self)
         self._teach.classifierReady.connect(self._use_classifier)
+        self._teach.changed.connect(self._taught_pictures)
         self._teach.problem.connect(lambda title, message: self.report_error(title, message))
         self.teach_message = self._teach.restore()  # the stored taught classes, or why they are not there
         if self.teach_message:
             self.statusBar().showMessage("A problem with your taught classes: see the message")
             QTimer.singleShot(0, lambda: self.report_error("Taught classes", self.teach_message))
+
+    def _taught_pictures(self) -> None:
+        """A taught class's picture is the person's own first drawing of it, drawn with the clean pen."""
+        teach = self._teach
+        taught = {
+            name: [np.asarray(s)[:, :2] for s in teach.examples[name][0]] for name in teach.taught_classes
+        }
+        self.pieces.forget(set(taught) | set(self.references.taught))  # their thumbnails may have changed
+        self.references.taught = taught
 
     @property
     def teach(self):

@@ -23,6 +23,8 @@ class ReferenceLibrary:
     def __init__(self, drawings: dict[str, list[np.ndarray]] | None = None):
         self._drawings = dict(drawings or {})
         self._path: Path | None = None  # a file still to be read on first use
+        # Taught classes: the person's own first drawing of each is its clean picture.
+        self.taught: dict[str, list[np.ndarray]] = {}
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None) -> ReferenceLibrary:
@@ -50,7 +52,7 @@ class ReferenceLibrary:
         return {r.word: r.strokes for r in result.records if r.word and r.strokes}
 
     def __contains__(self, label: str) -> bool:
-        return label in self.drawings
+        return label in self.taught or label in self.drawings
 
     def get(self, label: str) -> list[np.ndarray] | None:
-        return self.drawings.get(label)
+        return self.taught.get(label) or self.drawings.get(label)

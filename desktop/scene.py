@@ -165,6 +165,10 @@ class PiecePainter:
         self.references = references
         self._thumbnails: dict[tuple[str, int], QPixmap | None] = {}
 
+    def forget(self, labels: set[str]) -> None:
+        """Drop the cached thumbnails of these classes (a taught class's drawings changed)."""
+        self._thumbnails = {k: v for k, v in self._thumbnails.items() if k[0] not in labels}
+
     def usable(self, label: str) -> bool:
         """Whether accepting ``label`` has a clean picture to put in place of the doodle."""
         return self.art.has(label) or label in self.references

@@ -259,3 +259,23 @@ def test_quality_figure_and_a_request_when_two_taught_classes_are_confused(
     panel.delete("other thing")
     settle(qtbot, window)
     assert window.teach.confusions() == [] and not panel.advice.isVisibleTo(panel)
+
+
+def test_a_taught_class_is_placed_as_the_persons_own_drawing_and_found_by_name(
+    qtbot, classifier, tmp_path, new_class
+):
+    name, examples, held_out = new_class
+    window = teach_window(qtbot, classifier, tmp_path)
+    panel = window.teach_panel
+    assert panel.new_class(name)
+    put(window, examples[0])
+    assert panel.add_drawing()
+    settle(qtbot, window)
+    assert window.panel.has_reference(name)  # its suggestion row is enabled, with a picture
+    assert window.pieces.thumbnail(name, 48) is not None
+    put(window, held_out[0])
+    assert window.replace_with(name)
+    piece = window.scene.pieces[-1]
+    assert piece.label == name and len(window.document) == 0
+    assert window.find_field.find(name) == name  # found by name too
+    assert window.place_by_name(name) and len(window.scene) == 2
