@@ -18,7 +18,15 @@ from inkling.model.contract import ModelError
 from inkling.model.strokes import StrokeFormatError
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPixmap, QUndoStack
-from PySide6.QtWidgets import QDockWidget, QFrame, QHBoxLayout, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFrame,
+    QHBoxLayout,
+    QMainWindow,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from . import scene_file
 from .art import ART_ATTRIBUTION, ArtLibrary
@@ -41,6 +49,7 @@ from .suggestion_panel import SuggestionPanel
 from .suggestions import Prediction, SuggestionEngine
 
 SCALE_STEP = 1.1  # Bigger / Smaller
+SIDE_WIDTH = 280  # the suggestions' column (the canvas takes the rest)
 OPEN_FILTER = "Inkling scenes and Quick, Draw! drawings (*.inkscene *.ndjson);;All files (*)"
 SAVE_FILTERS = {
     "Inkling scene (*.inkscene)": scene_file.SUFFIX,
@@ -104,7 +113,6 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.teach_dock)
 
         side = QWidget()
-        side.setFixedWidth(280)
         side_layout = QVBoxLayout(side)
         side_layout.addWidget(self.find_field)
         side_layout.addWidget(self.panel)
@@ -118,7 +126,14 @@ class MainWindow(QMainWindow):
         layout.setSpacing(0)
         layout.addWidget(self.canvas, 1)
         layout.addWidget(line)
-        layout.addWidget(side)
+        # The suggestions scroll rather than make the window taller than a small screen (1024×700).
+        scroll = QScrollArea()
+        scroll.setWidget(side)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setFixedWidth(SIDE_WIDTH)
+        layout.addWidget(scroll)
         self.setCentralWidget(central)
 
         self._create_actions()
