@@ -240,10 +240,17 @@ def test_the_stroke_tier_bias_is_chosen_on_both_tiers():
     bitmaps = (np.array([[1, 0.2]], np.float32), np.array([0]))
     tau, rows = choose_stroke_bias({"strokes": strokes, "bitmap": bitmaps}, [1], 2)
     assert tau == pytest.approx(0.6)  # the smallest bias that gets everything right
-    assert len(rows) == 31 and rows[15] == (0.0, 1.0, 0.5)  # (bias, bitmap top-1, balanced top-1)
-    # When the bitmaps would pay for it (their class needs a bias under 0.55), no bias at all.
+    assert len(rows) == 46 and rows[30] == (0.0, 1.0, 0.5)  # (bias, bitmap top-1, balanced top-1), -3..1.5
+    # When the bitmaps would pay for it (their class needs a bias under 0.55), no bias at all...
     bitmaps = (np.array([[1, 0.45]], np.float32), np.array([0]))
-    assert choose_stroke_bias({"strokes": strokes, "bitmap": bitmaps}, [1], 2)[0] == 0.0
+    assert choose_stroke_bias({"strokes": strokes, "bitmap": bitmaps}, [1], 2, bitmap_floor=0.9)[0] == 0.0
+    # ... unless the bitmaps may give up what it costs them (a floor they still keep).
+    assert choose_stroke_bias({"strokes": strokes, "bitmap": bitmaps}, [1], 2, bitmap_floor=0.0)[0] == 0.6
+    # A floor only a negative bias keeps (the second bitmap needs one of -1 or less): the smallest such.
+    two = (np.array([[1, 0.45], [0, 1]], np.float32), np.array([0, 0]))
+    assert choose_stroke_bias({"strokes": strokes, "bitmap": two}, [1], 2, bitmap_floor=0.99)[0] == -1.0
+    # A floor no bias reaches: the bias that comes closest.
+    assert choose_stroke_bias({"strokes": strokes, "bitmap": two}, [1], 2, bitmap_floor=1.01)[0] == -1.0
     # Without bitmaps, the balanced top-1 alone decides.
     none = (np.zeros((0, 2), np.float32), np.zeros(0, np.int64))
     assert choose_stroke_bias({"strokes": strokes, "bitmap": none}, [1], 2)[0] == pytest.approx(0.6)

@@ -48,6 +48,40 @@ def _outputs_row(model_path: Path) -> str:
     return row
 
 
+def _stages(s: dict) -> str:
+    """ "26 + 14 epochs (recipes default, polish)" or "26 epochs" for a one-stage run."""
+    stages = s.get("stages") or [{"recipe": "default", "epochs": s["epochs"]}]
+    epochs = " + ".join(str(st["epochs"]) for st in stages)
+    names = ", ".join(f"`{st['recipe']}`" for st in stages)
+    return f"{epochs} epochs (recipe{'s' if len(stages) > 1 else ''} {names})"
+
+
+def _loop_minutes(s: dict) -> float:
+    return sum(st["train_seconds"] for st in s.get("stages") or [s]) / 60
+
+
+def _first_init(s: dict) -> str:
+    return s["stages"][0]["init_from"] if s.get("stages") else s["init_from"]
+
+
+def _spread(model_path: Path) -> list[str]:
+    """The run-to-run spread measured by benchmarks/bench_run_spread.py, where it was saved beside the model."""
+    path = model_path.with_name(f"{model_path.stem}.spread.json")
+    if not path.exists():
+        return []
+    r = json.loads(path.read_text())
+    figures = "; ".join(
+        f"{name} {s['mean']:.1%} ± {s['sd'] * 100:.1f} (range {(s['max'] - s['min']) * 100:.1f} points)"
+        for name, s in r["summary"].items()
+    )
+    return [
+        f"**Run to run** ({len(r['runs'])} runs of the last stage, `{r['recipe']}`, shortened to {r['epochs']} "
+        f"epochs, each from the same first-stage checkpoint with another training seed; test split; mean ± "
+        f"standard deviation in points; `benchmarks/bench_run_spread.py`, saved as `{path.name}`): {figures}.",
+        "",
+    ]
+
+
 def model_card(metrics: dict, reports: dict, command: str, model_path: Path, app: dict | None = None) -> str:
     """The card of the exported model: ``reports`` are its test reports through ONNX Runtime
     (:func:`training.evaluate.evaluate_model`), ``metrics`` the training run's."""
@@ -65,9 +99,9 @@ def model_card(metrics: dict, reports: dict, command: str, model_path: Path, app
         f"classifier; {s['parameters']:,} parameters, stored as float16) that recognizes doodles of all "
         f"{len(s['classes'])} Quick, Draw! categories, rendered by `model.raster` as 28×28 images: {_shape(s['net'])}.",
         "",
-        f"**One network, trained end to end on every category** ({s['epochs']} epochs on {s['hardware']}, "
-        f"{s['train_seconds'] / 60:.0f} minutes in the training loop), warm-started from the previous shipped "
-        f"model (`training/base/{s['init_from']}`). Every class has Google's stroke drawings ({min(strokes):,} to "
+        f"**One network, trained end to end on every category** ({_stages(s)} on {s['hardware']}, "
+        f"{_loop_minutes(s):.0f} minutes in the training loop), warm-started from the previous shipped "
+        f"model (`training/base/{_first_init(s)}`). Every class has Google's stroke drawings ({min(strokes):,} to "
         f"{max(strokes):,} distinct drawings, median {int(np.median(strokes)):,}); the {len(bm)} classes of the "
         f"**bitmap tier** also have Google's official 28×28 bitmaps, the other {len(st)} are the **stroke tier**. "
         f"Every figure below is the argmax over all {len(s['classes'])} classes; *balanced* is the mean over the "
@@ -114,6 +148,7 @@ def model_card(metrics: dict, reports: dict, command: str, model_path: Path, app
         "drawings (`strokes/extra/`, a random sample of each category) were never trained on by either model: "
         "their rows are the figures to quote.",
         "",
+        *_spread(model_path),
         "| | |",
         "|---|---|",
         f"| file | `{model_path.name}` ({size_mb:.2f} MB, ONNX, float16 weights) |",
@@ -132,17 +167,18 @@ def model_card(metrics: dict, reports: dict, command: str, model_path: Path, app
         f"| sampling and class prior | class-balanced: every class {cfg['samples_per_class']} samples an epoch (a "
         f"bitmap-tier class {cfg['bitmap_share']:.0%} of them official bitmaps), stroke samples fresh stroke-space "
         f"variants, {cfg['partial_p']:.0%} of them partial drawings; then a logit adjustment of {tau:+.1f} on every "
-        "stroke-tier class, chosen on validation (the mean of the balanced top-1 and the official bitmaps' top-1) "
-        "and built into the classifier's bias; per-class values: `class_prior` in the model's metadata |",
+        f"stroke-tier class, {s['logit_adjustment']['chosen_on'].replace('validation: ', 'chosen on validation: ')}, "
+        "built into the classifier's bias; per-class values: `class_prior` in the model's metadata |",
         f"| inference | {s['inference_flops'] / 1e6:.0f} million operations per drawing (limit "
         f"{MAX_INFERENCE_FLOPS / 1e6:.0f}), no mirror averaging |",
-        f"| training | {s['epochs']} epochs, {s['images_per_sec']:.0f} images/s (median), {s['train_seconds'] / 60:.0f} "
-        f"min in the loop (the last sitting of the run: {s['wall_minutes']:.0f} min with data loading and "
-        "evaluation; `--resume` continues a run in another sitting) |",
+        f"| training | {_stages(s)}, {s['images_per_sec']:.0f} images/s (median of the last stage), "
+        f"{_loop_minutes(s):.0f} min in the loop (the last sitting of the last stage: {s['wall_minutes']:.0f} min "
+        "with data loading and evaluation; `--resume` continues a run in another sitting) |",
         f"| hardware | {s['hardware']} |",
         f"| torch | {s['torch']} |",
         "",
-        "Reproduce it (every setting: `RECIPES['default']` in `training/recipes.py`; the loop: `training/train.py`):",
+        "Reproduce it (every setting: `RECIPES` in `training/recipes.py`, the stages in `RETRAIN_STAGES`; the "
+        "loop: `training/train.py`):",
         "",
         "```",
         command,

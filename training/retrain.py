@@ -2,9 +2,10 @@
 
     python -m inkling.training.retrain --data ../shared/data/quickdraw --omniglot ../shared/data/omniglot
 
-trains the network on every category (``RECIPES["default"]`` in :mod:`training.recipes`, the loop in
-:mod:`training.train`), warm-started from the previous shipped model in ``training/base/``, with two Omniglot
-alphabets as background classes for the embedding; then exports ``resources/models/default.onnx``, chooses
+trains the network on every category in two stages (``RECIPES["default"]``, then ``RECIPES["polish"]`` from
+where it ended; :mod:`training.recipes`, the loop in :mod:`training.train`), warm-started from the previous
+shipped model in ``training/base/``, with two Omniglot alphabets as background classes for the embedding;
+then exports ``resources/models/default.onnx``, chooses
 its reference drawings, measures every class through the app's own command (``inkling classify`` on the raw
 strokes) and writes the model card. ``--resume`` continues an interrupted run (one run can span two sittings).
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .recipes import BACKGROUND_ALPHABETS, RECIPES
+from .recipes import BACKGROUND_ALPHABETS, RECIPES, RETRAIN_STAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "resources" / "models" / "default.onnx"
@@ -131,20 +132,40 @@ def main(argv: list[str] | None = None) -> int:
     from .references import build_references
     from .train import Config, train
 
-    run = Path(args.runs) / "default-345"
     out = Path(args.out)
     background = [str(Path(args.omniglot) / f"{a}.ndjson") for a in BACKGROUND_ALPHABETS]
-    cfg = Config(
-        data=[args.data], out=str(run), init_from=args.init_from, background=background, **RECIPES["default"]
-    )
-    cfg.device = args.device
-    done = run / "final.pt"
-    if args.resume and done.exists() and "summary" in json.loads((run / "metrics.json").read_text()):
-        print(f"{done}: already trained; exporting it and writing its card")
-        metrics = json.loads((run / "metrics.json").read_text())
-    else:
-        metrics = train(cfg, resume=args.resume and (run / "last.pt").exists())
-        atomic_write_text(run / "metrics.json", json.dumps(metrics, indent=2))
+    start, stages, history = args.init_from, [], []
+    for i, recipe in enumerate(RETRAIN_STAGES):  # each stage starts where the one before ended
+        run = Path(args.runs) / ("default-345" if i == 0 else f"default-345-{recipe}")
+        cfg = Config(
+            data=[args.data], out=str(run), init_from=start, background=background, **RECIPES[recipe]
+        )
+        cfg.device = args.device
+        done = run / "final.pt"
+        saved = json.loads((run / "metrics.json").read_text()) if (run / "metrics.json").exists() else {}
+        if args.resume and done.exists() and "summary" in saved:
+            print(f"{done}: already trained")
+            metrics = saved
+        else:
+            print(f"stage {i + 1}/{len(RETRAIN_STAGES)}: RECIPES[{recipe!r}] in {run}")
+            metrics = train(cfg, resume=args.resume and (run / "last.pt").exists())
+            atomic_write_text(run / "metrics.json", json.dumps(metrics, indent=2))
+        s = metrics["summary"]
+        stages.append(
+            {
+                "recipe": recipe,
+                "epochs": s["epochs"],
+                "train_seconds": s["train_seconds"],
+                "init_from": s["init_from"],
+                "run": run.name,
+            }
+        )
+        history += [dict(h, epoch=len(history) + j + 1) for j, h in enumerate(metrics["history"])]
+        start = str(run / "last.pt")
+    metrics["summary"]["stages"] = stages
+    from .plots import plot_history
+
+    plot_history(history, run)  # every stage's epochs on one set of curves
     export_checkpoint(done, out)
     # The app's reference drawings are the ones this model recognizes best (inkling --self-test checks them):
     # chosen again for every new model, next to it unless it is the shipped one.
