@@ -63,6 +63,7 @@ def test_classify_ndjson_json_output_in_input_order(
     assert f"{path}:2:" in err and f"{path}:4:" in err and "missing 'drawing'" in err
 
 
+@pytest.mark.slow
 def test_classify_png_dark_on_light_and_light_on_dark(
     tmp_path, capsys, default_model_path, quickdraw_dir, classifier
 ):

@@ -227,6 +227,7 @@ def open_classset(data: bytes) -> None:
                 assert str(path) in str(exc) or path.name in str(exc)
 
 
+@pytest.mark.slow
 @FUZZ_SLOW
 @given(st.lists(st.tuples(st.integers(0, 1 << 30), st.integers(0, 255)), min_size=1, max_size=4))
 def test_class_set_reader_on_damaged_files(flips):

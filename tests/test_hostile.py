@@ -73,6 +73,7 @@ def check_refused(window, what: str, path: Path, accepts, problems: list[str]) -
 # --- inkling classify --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_classify_every_drawing_and_picture(corpus):
     from inkling.desktop.cli import main
 
@@ -118,6 +119,7 @@ def test_classify_reports_many_bad_lines_briefly(corpus):
     assert "more bad line(s) not shown" in lines[-1]
 
 
+@pytest.mark.slow
 def test_classify_as_a_real_process_over_the_whole_corpus(corpus):
     files = [str(p) for p in {**corpus.drawings, **corpus.pictures}]
     proc = subprocess.run(
@@ -283,6 +285,7 @@ def test_teach_refuses_bad_bases_and_keeps_the_existing_output(corpus, good_exam
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.inkset"]  # no temporary files left
 
 
+@pytest.mark.slow
 def test_teach_on_hostile_examples_teaches_or_refuses_naming_the_file(corpus, default_model_path, tmp_path):
     from inkling.model.classset import ClassSet
 

@@ -94,7 +94,7 @@ def test_a_tiny_run_over_every_source_learns_both_tiers(tiny):
     # Class-balanced sampling: every class the same share, whatever its tier or size.
     assert s["class_prior"] == dict.fromkeys(CLASSES, 0.25)
     assert (
-        -1.5 <= s["logit_adjustment"]["stroke_tier_bias"] <= 1.5 and len(s["logit_adjustment"]["curve"]) == 31
+        -3.0 <= s["logit_adjustment"]["stroke_tier_bias"] <= 1.5 and len(s["logit_adjustment"]["curve"]) == 46
     )
     assert any(line.startswith("logit adjustment:") for line in tiny.log)
     assert any(line.startswith("exported ") for line in tiny.log)

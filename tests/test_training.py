@@ -71,6 +71,7 @@ def test_every_source_is_read_and_the_tiers_follow_the_bitmaps(split_data):
     assert "bitmaps" in counts["cat"] and "bitmaps" not in counts["sun"]
 
 
+@pytest.mark.slow
 def test_splits_are_deterministic_and_no_drawing_is_on_two_sides(split_data, quickdraw_dir):
     again = QuickDraw.load([quickdraw_dir], SPLIT_CLASSES, log=quiet)
     for s in SPLITS:
@@ -374,6 +375,7 @@ def test_checkpoints_never_unpickle_code(tmp_path):
         checkpoint.load(path)
 
 
+@pytest.mark.slow
 def test_plots_are_written(tmp_path):
     from inkling.training.plots import plot_confusion, plot_history
 

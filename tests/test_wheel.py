@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]  # builds and installs the wheel
 ROOT = Path(__file__).resolve().parent.parent
 PARTS = ("model", "desktop", "training")
 NOT_SOURCE = (".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", "runs", ".pytest_cache")
