@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                 "recipe": recipe,
                 "epochs": s["epochs"],
                 "train_seconds": s["train_seconds"],
-                "init_from": s["init_from"],
+                "init_from": Path(start).name,
                 "run": run.name,
             }
         )
