@@ -69,21 +69,18 @@ class Reporter:
 
 def classify_ndjson(path: Path, reporter: Reporter) -> None:
     from inkling.model.raster import rasterize
-    from inkling.model.strokes import StrokeFormatError, iter_lines, parse_ndjson_line
+    from inkling.model.strokes import StrokeFormatError, iter_drawing_lines
 
     indices: list[int] = []
     images: list[np.ndarray] = []
     bad = lines = 0
     try:
-        for lineno, text in iter_lines(path):
+        for lineno, record in iter_drawing_lines(path):
             index = lineno - 1
             lines += 1
             try:
-                if isinstance(text, StrokeFormatError):
-                    raise text
-                record = parse_ndjson_line(text, source=path, line=lineno)
-                if not record.strokes:
-                    raise StrokeFormatError("the drawing has no strokes", path, lineno)
+                if isinstance(record, StrokeFormatError):
+                    raise record
                 images.append(rasterize(record.strokes))
             except (StrokeFormatError, ValueError) as exc:  # ValueError: the rasterizer's own checks
                 bad += 1

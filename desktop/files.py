@@ -25,9 +25,8 @@ from inkling.model.strokes import (
     DrawingRecord,
     StrokeFormatError,
     atomic_write_bytes,
-    iter_lines,
+    iter_drawing_lines,
     normalize,
-    parse_ndjson_line,
     write_ndjson,
 )
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSize, Qt
@@ -331,15 +330,9 @@ def open_ndjson(path: str | os.PathLike) -> tuple[list[list[Stroke]], list[str],
     lines' messages (each naming the file and its line); and how many good drawings the file holds in all.
     Raises StrokeFormatError when no line holds a drawing, OSError when the file cannot be read."""
     drawings, bad, total = [], [], 0
-    for lineno, text in iter_lines(path):
-        try:
-            if isinstance(text, StrokeFormatError):
-                raise text
-            record = parse_ndjson_line(text, source=path, line=lineno)
-            if not record.strokes:
-                raise StrokeFormatError("the drawing has no strokes", path, lineno)
-        except StrokeFormatError as exc:
-            bad.append(str(exc))
+    for _, record in iter_drawing_lines(path):
+        if isinstance(record, StrokeFormatError):
+            bad.append(str(record))
             continue
         total += 1
         if len(drawings) < MAX_OPENED_DRAWINGS:

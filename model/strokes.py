@@ -205,6 +205,25 @@ def iter_lines(
                 yield lineno, text
 
 
+def iter_drawing_lines(
+    path: str | os.PathLike,
+) -> Iterator[tuple[int, DrawingRecord | StrokeFormatError]]:
+    """Each non-blank line of an ndjson file as (1-based line number, its drawing), or the StrokeFormatError
+    that says why the line is none (not JSON, no strokes, too long): for readers that go on past bad lines.
+    Raises OSError when the file cannot be read."""
+    for lineno, text in iter_lines(path):
+        try:
+            if isinstance(text, StrokeFormatError):
+                raise text
+            record = parse_ndjson_line(text, source=path, line=lineno)
+            if not record.strokes:
+                raise StrokeFormatError("the drawing has no strokes", path, lineno)
+        except StrokeFormatError as exc:
+            yield lineno, exc
+            continue
+        yield lineno, record
+
+
 def iter_ndjson(
     path: str | os.PathLike, *, skip_bad: bool = False, errors: list | None = None
 ) -> Iterator[DrawingRecord]:
