@@ -23,8 +23,9 @@
 #   python -m inkling.training.retrain --data ../shared/data/quickdraw --omniglot ../shared/data/omniglot \
 #     --runs DIR --resume      # DIR/default-345 is the run that came back
 #
-# exports resources/models/default.onnx from it, chooses its references, measures the app's path and writes
-# the model card; from an unfinished run (no final.pt) it trains the remaining epochs here first.
+# trains the remaining epochs of an unfinished first stage, then the second stage (RECIPES["polish"], into
+# DIR/default-345-polish) on this machine, exports resources/models/default.onnx, chooses its references,
+# measures the app's path and writes the model card. (This script trains the first stage only.)
 # TRAIN_ARGS adds `inkling-train train` options (e.g. "--recipe smoke --classes cat,apple,anvil --epochs 1" to try the
 # script out); DEVICE=cpu runs it without a GPU.
 set -u -o pipefail
