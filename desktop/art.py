@@ -73,6 +73,7 @@ class ArtLibrary:
         self._pixmaps: dict[tuple[str, int], QPixmap | None] = {}
         self._content: dict[str, QRectF | None] = {}
         self._tintable: dict[str, bool] = {}
+        self._names: dict[str, str] | None = None
 
     @classmethod
     def load(cls, folder: Path | None = None) -> ArtLibrary:
@@ -124,7 +125,12 @@ class ArtLibrary:
 
     def names(self) -> dict[str, str]:
         """The pictures' own names where they differ from their class ("baby angel" -> "angel"), from the
-        mapping's ``name`` column: more ways to find a class by name."""
+        mapping's ``name`` column: more ways to find a class by name. Read once."""
+        if self._names is None:
+            self._names = self._read_names()
+        return self._names
+
+    def _read_names(self) -> dict[str, str]:
         try:
             rows = csv.DictReader(io.StringIO((self.folder / MAPPING_FILE).read_text(encoding="utf-8")))
             return {

@@ -23,7 +23,7 @@ class FindField(QLineEdit):
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         completer.activated.connect(self._pick)
         self.setCompleter(completer)
-        self.returnPressed.connect(lambda: self._pick(self.text()))
+        self.returnPressed.connect(self.choose)
 
     def set_names(self, classes: list[str], aliases: dict[str, str] | None = None) -> None:
         """The classes to find, and other names (alias -> class) that lead to them."""
@@ -41,9 +41,14 @@ class FindField(QLineEdit):
         """The class a typed or chosen entry names (exactly, ignoring case), or None."""
         return self._labels.get(text.strip().lower())
 
-    def _pick(self, text: str) -> None:
+    def choose(self) -> bool:
+        """Choose what the field names (Return): emits ``chosen``; False when it names no class."""
+        return self._pick(self.text())
+
+    def _pick(self, text: str) -> bool:
         label = self.find(text)
         if label is None:
-            return
+            return False
         self.clear()
         self.chosen.emit(label)
+        return True

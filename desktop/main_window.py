@@ -43,7 +43,7 @@ from .document import Document
 from .find_field import FindField
 from .network_view import NetworkView
 from .references import ReferenceLibrary
-from .scene import ART, INK, Piece, PiecePainter, Scene, fit_aspect
+from .scene import INK, PiecePainter, Scene
 from .settings import AppSettings
 from .suggestion_panel import SuggestionPanel
 from .suggestions import Prediction, SuggestionEngine
@@ -444,15 +444,13 @@ class MainWindow(QMainWindow):
         if len(self.document):
             placed = self.replace_with(label)
         else:
-            aspect = self.pieces.aspect(label)
-            placed = aspect is not None
+            view = self.canvas.viewport().rect()
+            centre = self.canvas.to_canvas(QPointF(view.center()))
+            side = 0.4 * min(view.width(), view.height()) / max(self.canvas.view_scale, 1e-6)
+            box = QRectF(centre.x() - side / 2, centre.y() - side / 2, side, side)
+            piece = self.pieces.place_in(label, box)
+            placed = piece is not None
             if placed:
-                view = self.canvas.viewport().rect()
-                centre = self.canvas.to_canvas(QPointF(view.center()))
-                side = 0.4 * min(view.width(), view.height()) / max(self.canvas.view_scale, 1e-6)
-                box = QRectF(centre.x() - side / 2, centre.y() - side / 2, side, side)
-                r = fit_aspect(*aspect, box)
-                piece = Piece(ART, (r.x(), r.y(), r.width(), r.height()), [], label)
                 self.undo_stack.push(PlaceCommand(self.scene, self.document, piece, f"Place {label}"))
         if not placed:
             self.statusBar().showMessage(f"No picture for “{label}” yet.", 8000)
@@ -523,11 +521,7 @@ class MainWindow(QMainWindow):
     def accept_top(self) -> bool:
         """Return: accept the top listed suggestion for the current doodle."""
         if self.find_field.hasFocus():  # Return in the search field chooses what it names
-            label = self.find_field.find(self.find_field.text())
-            if label is not None:
-                self.find_field.clear()
-                return self.place_by_name(label)
-            return False
+            return self.find_field.choose()  # -> chosen -> place_by_name
         label, panel = self.panel.top_choice, self.panel
         last = self.engine.last
         if last is None or last.n_strokes != len(self.document) or not len(self.document):

@@ -191,7 +191,11 @@ class PiecePainter:
     def place(self, label: str, strokes: list[Stroke]) -> Piece | None:
         """The art piece for ``label`` fitted into this doodle's box (aspect kept); None if it has no picture."""
         box = placement_box(strokes)
-        aspect = self.aspect(label) if box is not None else None
+        return self.place_in(label, box, strokes) if box is not None else None
+
+    def place_in(self, label: str, box: QRectF, strokes: list[Stroke] = ()) -> Piece | None:
+        """The art piece for ``label`` fitted into ``box`` (aspect kept); None if it has no picture."""
+        aspect = self.aspect(label)
         if aspect is None:
             return None
         r = fit_aspect(*aspect, box)
